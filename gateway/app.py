@@ -1,0 +1,60 @@
+"""The app factory: routes, and a lifespan that owns every I/O resource."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+import aiohttp
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from gateway.graphiql import graphiql_assets_app, graphiql_page
+from gateway.http import GatewayGraphQL
+from gateway.schema import build_schema
+from gateway.settings import Settings
+from resolvers.clients import SourceClients
+
+
+class State(TypedDict):
+    """What the lifespan hands every request (``request.state``)."""
+
+    clients: SourceClients
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the gateway. ``None`` reads the settings from the environment."""
+    settings = settings if settings is not None else Settings()
+    # Fail at start, not on the first request, when a source has nowhere to go.
+    settings.require_source_urls()
+    schema = build_schema(settings.operation_cache_size)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        connector = aiohttp.TCPConnector(
+            limit=settings.http_max_connections, limit_per_host=0, ttl_dns_cache=300
+        )
+        async with aiohttp.ClientSession(
+            connector=connector,
+            json_serialize=lambda obj: orjson.dumps(obj).decode(),
+            raise_for_status=False,
+        ) as session:
+            yield {"clients": SourceClients.build(settings, session)}
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", GatewayGraphQL(settings, schema=schema), methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if settings.graphiql:
+        # Both calls verify the vendored assets against their integrity hashes: a mismatch stops
+        # the app here instead of showing a broken page later.
+        graphiql_page()
+        routes.append(Mount("/graphiql-assets", graphiql_assets_app(), name="graphiql-assets"))
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,193 @@
+"""``summary-gateway``: run the demo, the mock registries, list fixtures, export the schema."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.cli")
+
+EXAMPLE_QUERY = Path(__file__).resolve().parent.parent / "examples" / "summary.graphql"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="summary-gateway",
+        description="Patient-summary GraphQL gateway over national FHIR R4 registries.",
+    )
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the gateway (the default); starts the embedded mock registries for every "
+        "source without a configured base URL",
+    )
+    serve.add_argument("--host", help="interface to listen on (default: settings, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: settings, 8000)")
+
+    mocks = commands.add_parser("mocks", help="serve only the six mock registries")
+    mocks.add_argument("--host", default="127.0.0.1")
+    mocks.add_argument(
+        "--base-port", type=int, default=8101, help="first of six consecutive ports (8101)"
+    )
+    mocks.add_argument("--population", type=int, default=None, help="generated patients")
+    mocks.add_argument("--latency-ms", type=int, default=None, help="added to every response")
+
+    commands.add_parser("fixtures", help="print the named fixture patients as JSON")
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("path", nargs="?", default="schema.graphql", help="'-' for stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "fixtures":
+        return _fixtures()
+    if command == "export-schema":
+        return _export_schema(args.path)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if command == "mocks":
+        return _mocks(settings, args)
+    return _serve(settings, getattr(args, "host", None), getattr(args, "port", None))
+
+
+def _fixtures() -> int:
+    from mocks.fixtures import FIXTURES
+
+    rows = [
+        {
+            "key": f.key,
+            "nin": f.nin,
+            "name": f.name,
+            "tags": list(f.tags),
+            "description": f.description,
+        }
+        for f in FIXTURES
+    ]
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _export_schema(path: str) -> int:
+    from strawberry.printer import print_schema
+
+    from gateway.schema import schema
+
+    sdl = print_schema(schema) + "\n"
+    if path == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(path).write_text(sdl, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+def _mocks(settings: Settings, args: argparse.Namespace) -> int:
+    from mocks.runner import run_mocks
+    from mocks.sources import Source
+
+    ports = {source: args.base_port + i for i, source in enumerate(Source)}
+    population = args.population if args.population is not None else settings.demo.population_size
+    latency = args.latency_ms if args.latency_ms is not None else settings.demo.latency_ms
+    run_mocks(
+        host=args.host,
+        ports=ports,
+        population_size=population,
+        seed=settings.demo.seed,
+        latency_ms=latency,
+    )
+    return 0
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+    import uvloop
+
+    host = host or settings.host
+    port = port if port is not None else settings.port
+
+    async def run() -> None:
+        async with _demo_mocks(settings) as resolved:
+            from gateway.app import create_app
+
+            app = create_app(resolved)
+            config = uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                loop="none",
+                http="httptools",
+                log_level="info",
+                # The access log would print GET query strings, which can hold an identity
+                # number: application logs must never carry patient identifiers.
+                access_log=False,
+            )
+            server = uvicorn.Server(config)
+            _print_welcome(host, port, resolved)
+            await server.serve()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(run())
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _demo_mocks(settings: Settings) -> AsyncIterator[Settings]:
+    """Start a mock registry for each source without a base URL; yield settings with their URLs."""
+    unset = settings.sources.unset()
+    if not unset:
+        yield settings
+        return
+    from mocks.population import Population
+    from mocks.runner import MockRegistries
+    from mocks.sources import DEFAULT_PORTS, Source
+
+    demo = settings.demo
+    chosen = [Source(name) for name in unset]
+    registries = MockRegistries(
+        Population(seed=demo.seed, size=demo.population_size),
+        sources=chosen,
+        ports={s: DEFAULT_PORTS[s] for s in chosen},
+        latency_ms=demo.latency_ms,
+    )
+    await registries.start()
+    log.info("embedded mock registries started for: %s", ", ".join(unset))
+    try:
+        yield settings.with_source_urls(
+            {source.value: url for source, url in registries.base_urls.items()}
+        )
+    finally:
+        await registries.stop()
+
+
+def _print_welcome(host: str, port: int, settings: Settings) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/graphql"
+    lines = [
+        "",
+        f"  Patient-summary gateway: {url}",
+        "  Open it in a browser for GraphiQL, paste the query from examples/summary.graphql",
+        '  and set the variables to {"nin": "12834122055"}.',
+        "  Fixture patients: summary-gateway fixtures",
+        "  Sources:",
+        *(f"    {name:<14} {source.base_url}" for name, source in settings.sources.items()),
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""The gateway's own errors: every error a client can see has a stable ``extensions.code``.
+
+    GatewayError                      (code: INTERNAL_SERVER_ERROR)
+    ├── BadUserInput                  BAD_USER_INPUT       the request itself is wrong
+    ├── ConfigurationError            (never reaches a client: raised at start)
+    └── SourceError                   one upstream registry failed us
+        ├── SourceUnavailable         SOURCE_UNAVAILABLE   refused, reset, HTTP 5xx / 429
+        ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
+        └── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
+                                                           a ``next`` link that fails or leaves
+                                                           the source
+
+Lower-level exceptions (``aiohttp.ClientError``, ``TimeoutError``, ``orjson.JSONDecodeError``,
+mapping errors on unexpected FHIR shapes) are translated into ``SourceError`` in exactly one place,
+``gateway/fhir.py``. graphql-core copies ``extensions`` from the original exception into the
+GraphQL error, so raising one of these from a resolver is all a resolver does.
+
+Messages never hold an identity number, a name or any other health datum: they are shown to
+clients and written to application logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """What graphql-core puts in the error's ``extensions``."""
+        return {"code": self.code}
+
+
+class BadUserInput(GatewayError):
+    """The request is malformed or names something invalid (for example an identity number)."""
+
+    code = "BAD_USER_INPUT"
+
+
+class ConfigurationError(GatewayError):
+    """The settings cannot work; raised at start so the process never serves with them."""
+
+    code = "CONFIGURATION_ERROR"
+
+
+class SourceError(GatewayError):
+    """An upstream registry could not give us what we asked for."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(message)
+        self.source = source
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "source": self.source}
+
+
+class SourceUnavailable(SourceError):
+    """The registry refused the connection, reset it, or answered 5xx/429."""
+
+    code = "SOURCE_UNAVAILABLE"
+
+
+class SourceTimeout(SourceError):
+    """The registry did not answer within its configured timeout."""
+
+    code = "SOURCE_TIMEOUT"
+
+
+class SourceBadResponse(SourceError):
+    """The registry answered, but not with the FHIR we asked for."""
+
+    code = "SOURCE_BAD_RESPONSE"

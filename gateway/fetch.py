@@ -1,0 +1,109 @@
+"""Per-request fan-out: each upstream search runs at most once per request, all of them at once.
+
+``Query.patient`` starts every search the query's selection needs before it awaits anything, so a
+summary costs about as much as its slowest search. Section resolvers then await the same tasks;
+two sections that read the same search share one upstream call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from gateway.errors import SourceError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOutcome:
+    """How one upstream search went, for ``Patient.sources`` and each section's provenance."""
+
+    source: str
+    resource_type: str
+    fetched_at: dt.datetime
+    duration_ms: float
+    pages: int
+    truncated: bool
+    entries: int
+    error: SourceError | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched(Generic[T]):
+    """A search's mapped value, or the error that took its place, and how it went."""
+
+    value: T | None
+    outcome: SearchOutcome
+
+    def unwrap(self) -> T:
+        """The value; raises the source error (which becomes a GraphQL error at that path)."""
+        if self.outcome.error is not None:
+            raise self.outcome.error
+        return cast(T, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """What a source client returns: mapped items plus the paging facts of the search."""
+
+    items: T
+    pages: int = 1
+    truncated: bool = False
+    entries: int = 0
+
+
+async def timed(source: str, resource_type: str, run: Awaitable[Page[T]]) -> Fetched[T]:
+    """Run one search, time it, and turn a ``SourceError`` into an outcome instead of raising."""
+    fetched_at = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    try:
+        page = await run
+    except SourceError as error:
+        duration = (time.perf_counter() - started) * 1000
+        outcome = SearchOutcome(source, resource_type, fetched_at, duration, 0, False, 0, error)
+        return Fetched(None, outcome)
+    duration = (time.perf_counter() - started) * 1000
+    outcome = SearchOutcome(
+        source, resource_type, fetched_at, duration, page.pages, page.truncated, page.entries, None
+    )
+    return Fetched(page.items, outcome)
+
+
+class RequestFetches:
+    """The searches started for one request, keyed by what they fetch."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[Hashable, asyncio.Task[Any]] = {}
+
+    def start(
+        self, key: Hashable, run: Callable[[], Awaitable[Fetched[T]]]
+    ) -> asyncio.Task[Fetched[T]]:
+        """The task for ``key``, started now unless an earlier call started it."""
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(run())
+            self._tasks[key] = task
+        return task
+
+    def search(
+        self, source: str, resource_type: str, key: str, run: Callable[[], Awaitable[Page[T]]]
+    ) -> asyncio.Task[Fetched[T]]:
+        """Start (or join) the search of ``resource_type`` at ``source`` for ``key`` (a patient)."""
+        return self.start((source, resource_type, key), lambda: timed(source, resource_type, run()))
+
+    async def outcomes(self) -> list[SearchOutcome]:
+        """Every search this request started, once all have finished, in start order."""
+        done = await asyncio.gather(*self._tasks.values())
+        return [fetched.outcome for fetched in done]
+
+    async def aclose(self) -> None:
+        """Cancel what no resolver awaited (a null parent, an error), so none outlives it."""
+        pending = [task for task in self._tasks.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,210 @@
+"""A FHIR R4 search client for one source: paging, timeouts, and the one error boundary.
+
+Every upstream failure becomes a ``SourceError`` here and nowhere else (see ``gateway/errors.py``).
+Raw FHIR JSON leaves this module only towards the source modules in ``resolvers/``, which map it
+into typed objects; nothing past them sees a dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
+from gateway.fetch import Page
+from gateway.settings import SourceSettings
+
+T = TypeVar("T")
+
+Resource = Mapping[str, Any]
+"""One FHIR resource as parsed JSON. Only source modules read these."""
+
+_ACCEPT = {"Accept": "application/fhir+json"}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """All pages of one FHIR search: the matches, the included resources, how far we got."""
+
+    matches: list[Resource]
+    included: dict[str, Resource] = field(default_factory=dict)
+    pages: int = 1
+    truncated: bool = False
+
+    def resolve(self, reference: Mapping[str, Any] | None) -> Resource | None:
+        """The included resource a ``{"reference": "Type/id"}`` points at, if it came along."""
+        if not reference:
+            return None
+        ref = reference.get("reference")
+        return self.included.get(ref) if isinstance(ref, str) else None
+
+
+class FhirSource:
+    """Searches one FHIR server. Holds no per-patient state; one instance per source per app."""
+
+    def __init__(self, name: str, settings: SourceSettings, session: aiohttp.ClientSession):
+        if settings.base_url is None:
+            raise ValueError(f"source {name} has no base_url")
+        self.name = name
+        self.base_url = settings.base_url
+        self._settings = settings
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.timeout_s, sock_connect=settings.connect_timeout_s
+        )
+        base = urlsplit(self.base_url)
+        self._origin = (base.scheme, base.netloc)
+
+    async def fetch(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        build: Callable[[SearchResult], T],
+    ) -> Page[T]:
+        """Search, then map the result with ``build`` into typed objects.
+
+        A mapping failure (a shape the FHIR profile does not allow) is the source's fault, so it
+        becomes SOURCE_BAD_RESPONSE here, like any other bad answer.
+        """
+        result = await self.search(resource_type, params)
+        try:
+            items = build(result)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
+        return Page(items, result.pages, result.truncated, len(result.matches))
+
+    async def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:
+        """Run a search and follow ``next`` links up to the source's page cap."""
+        query = [*params, ("_count", str(self._settings.page_size))]
+        url: str | None = f"{self.base_url}/{resource_type}"
+        matches: list[Resource] = []
+        included: dict[str, Resource] = {}
+        pages = 0
+        while url is not None and pages < self._settings.max_pages:
+            bundle = await self._get_bundle(url, query if pages == 0 else None)
+            pages += 1
+            for entry in _entries(bundle, self.name):
+                resource = entry["resource"]
+                mode = (entry.get("search") or {}).get("mode", "match")
+                if mode == "include":
+                    included[f"{resource['resourceType']}/{resource.get('id')}"] = resource
+                elif resource.get("resourceType") == resource_type:
+                    matches.append(resource)
+                # OperationOutcome entries (search warnings) are neither: skipped on purpose.
+            url = self._next_link(bundle)
+        return SearchResult(matches, included, pages, truncated=url is not None)
+
+    def _next_link(self, bundle: Resource) -> str | None:
+        for link in bundle.get("link") or ():
+            if isinstance(link, Mapping) and link.get("relation") == "next":
+                url = link.get("url")
+                if not isinstance(url, str):
+                    raise SourceBadResponse(self.name, f"{self._label}: a next link has no URL")
+                # A next link elsewhere would send the patient's identifier to another host.
+                parts = urlsplit(url)
+                if (parts.scheme, parts.netloc) != self._origin:
+                    raise SourceBadResponse(
+                        self.name, f"{self._label}: a next link points outside the source"
+                    )
+                return url
+        return None
+
+    @property
+    def _label(self) -> str:
+        return f"the {self.name.replace('_', ' ')} registry"
+
+    async def _get_bundle(self, url: str, params: Sequence[tuple[str, str]] | None) -> Resource:
+        # The URL holds the patient's identifier: it is never put in a message or a log line.
+        try:
+            async with self._session.get(
+                url, params=params, headers=_ACCEPT, timeout=self._timeout
+            ) as response:
+                status = response.status
+                body = await response.read()
+        except TimeoutError as exc:
+            raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
+        except aiohttp.ClientError as exc:
+            raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+        if status >= 500 or status == 429:
+            raise SourceUnavailable(self.name, f"{self._label} answered HTTP {status}")
+        if status >= 400:
+            raise SourceBadResponse(self.name, f"{self._label} refused the search (HTTP {status})")
+        try:
+            bundle = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise SourceBadResponse(self.name, f"{self._label} sent malformed JSON") from exc
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            raise SourceBadResponse(self.name, f"{self._label} did not answer with a FHIR Bundle")
+        return bundle
+
+
+def _entries(bundle: Resource, source: str) -> list[Mapping[str, Any]]:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list) or not all(
+        isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping) for e in entries
+    ):
+        raise SourceBadResponse(source, f"the {source} registry sent a Bundle with broken entries")
+    return entries
+
+
+# Small, total readers of FHIR datatypes. They return None instead of raising on absent parts,
+# and raise ValueError/TypeError on a present but malformed one (the source module turns that
+# into SOURCE_BAD_RESPONSE).
+
+
+def first(items: Any) -> Mapping[str, Any]:
+    """The first element of a FHIR list, or an empty mapping."""
+    if isinstance(items, list) and items and isinstance(items[0], Mapping):
+        return items[0]
+    return {}
+
+
+def text(value: Any) -> str | None:
+    """A FHIR string, or None."""
+    return value if isinstance(value, str) and value else None
+
+
+def parse_datetime(value: Any) -> dt.datetime | None:
+    """A FHIR ``dateTime`` (or a ``date``, taken as midnight UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("dateTime is not a string")
+    if len(value) == 10:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A FHIR ``date`` (or the date part of a ``dateTime``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("date is not a string")
+    return dt.date.fromisoformat(value[:10])
+
+
+def identifier_value(resource_or_ref: Mapping[str, Any], system: str) -> str | None:
+    """The value of the identifier with ``system`` on a resource or a logical reference."""
+    candidates = resource_or_ref.get("identifier")
+    if isinstance(candidates, Mapping):
+        candidates = [candidates]
+    for identifier in candidates or ():
+        if isinstance(identifier, Mapping) and identifier.get("system") == system:
+            return text(identifier.get("value"))
+    return None
+
+
+def extension_value(resource: Mapping[str, Any], url: str, key: str) -> Any:
+    """``value[x]`` of the extension with ``url``, or None."""
+    for extension in resource.get("extension") or ():
+        if isinstance(extension, Mapping) and extension.get("url") == url:
+            return extension.get(key)
+    return None

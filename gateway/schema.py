@@ -1,0 +1,93 @@
+"""The GraphQL schema, assembled from ``resolvers/``, with the extensions every request runs."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from collections.abc import AsyncIterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.types import ExecutionContext
+
+from gateway.context import Context
+from gateway.errors import BadUserInput, GatewayError
+from gateway.scalars import SCALAR_OVERRIDES
+from resolvers.patient import Query
+
+
+class CloseFetches(SchemaExtension):
+    """Cancels any upstream search a request started but never awaited (a null parent, an error)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.fetches.aclose()
+
+
+log = logging.getLogger("gateway.errors")
+
+
+def _gateway_error(error: GraphQLError) -> GatewayError | None:
+    cause: BaseException | None = error.original_error
+    while cause is not None:
+        if isinstance(cause, GatewayError):
+            return cause
+        cause = cause.original_error if isinstance(cause, GraphQLError) else None
+    return None
+
+
+class GatewaySchema(strawberry.Schema):
+    """strawberry's schema, with errors made safe to show and to log.
+
+    graphql-core's messages for bad input end in ``found: '<the value>'``, which for an identity
+    number is patient data; unexpected exceptions may carry anything. So: our own errors show
+    only their own message; unexpected ones show a generic message with the request id, and
+    their detail goes to the log as the exception type and stack, never the message.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context = execution_context.context if execution_context else None
+        request_id = context.request_id if isinstance(context, Context) else None
+        for error in errors:
+            known = _gateway_error(error)
+            if isinstance(known, BadUserInput):
+                error.message = known.message
+                log.info("refused bad input: %s", known.message)
+            elif known is not None:
+                log.warning("%s at %s: %s", known.code, error.path, known.message)
+            elif error.original_error is not None:
+                original = error.original_error
+                stack = "".join(traceback.format_tb(original.__traceback__))
+                log.error(
+                    "unexpected %s at %s (request %s)\n%s",
+                    type(original).__name__,
+                    error.path,
+                    request_id,
+                    stack,
+                )
+                error.message = f"Internal error (request id {request_id})"
+                error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+
+
+def build_schema(operation_cache_size: int = 1000) -> GatewaySchema:
+    """The schema; the parser and validation caches make repeated documents cheap (validation
+    is the largest single cost of an uncached summary query)."""
+    return GatewaySchema(
+        query=Query,
+        scalar_overrides=SCALAR_OVERRIDES,
+        extensions=[
+            functools.partial(ParserCache, maxsize=operation_cache_size),
+            functools.partial(ValidationCache, maxsize=operation_cache_size),
+            CloseFetches,
+        ],
+    )
+
+
+schema = build_schema()
+"""The schema with default settings: what ``schema.graphql`` is exported from."""

@@ -1,0 +1,27 @@
+"""The core record (kjernejournal): patient, critical information, own registrations, privacy."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mocks.faults import FaultInjector
+from mocks.population import Population
+from mocks.registry_app import create_registry_app
+from mocks.search import SearchSpec
+from mocks.sources import Source
+
+SEARCHES = (
+    SearchSpec("Patient", "identifier"),
+    SearchSpec("AllergyIntolerance", "patient:identifier"),
+    SearchSpec("Condition", "subject:identifier"),
+    SearchSpec("Procedure", "subject:identifier"),
+    SearchSpec("DeviceUseStatement", "subject:identifier"),
+    SearchSpec("Flag", "subject:identifier"),
+    SearchSpec("RelatedPerson", "patient:identifier"),
+    SearchSpec("Consent", "patient:identifier"),
+)
+
+
+def create_app(population: Population, injector: FaultInjector | None = None) -> web.Application:
+    """``GET Patient?identifier=…`` and the critical-information and privacy searches."""
+    return create_registry_app(Source.CORE_RECORD, population, SEARCHES, injector)

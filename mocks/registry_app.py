@@ -1,0 +1,128 @@
+"""The aiohttp application every mock registry is: FHIR search, metadata, errors, admin routes.
+
+``mocks/<source>.py`` declares what its registry serves and calls ``create_registry_app``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Sequence
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mocks.admin import admin_routes
+from mocks.faults import FaultInjector
+from mocks.fhir import (
+    FHIR_JSON,
+    SearchCapability,
+    capability_statement,
+    error_response,
+    fhir_response,
+    searchset,
+)
+from mocks.population import Population
+from mocks.search import SearchError, SearchSpec, search
+from mocks.sources import ADMIN_PREFIX, FHIR_BASE_PATH, Source
+
+_FHIR_ACCEPT = (FHIR_JSON, "application/json+fhir")
+_log = logging.getLogger(__name__)
+
+
+class _Registry:
+    """Request handlers for one registry; holds no state but what it was built with."""
+
+    def __init__(
+        self, source: Source, population: Population, searches: Sequence[SearchSpec], binary: bool
+    ) -> None:
+        self.source = source
+        self.population = population
+        self.searches = {spec.resource_type: spec for spec in searches}
+        self.binary = binary
+
+    def base_url(self, request: web.Request) -> str:
+        return f"{request.url.origin()}{FHIR_BASE_PATH}"
+
+    async def metadata(self, request: web.Request) -> web.Response:
+        capabilities = [
+            SearchCapability(s.resource_type, s.capability_params(), tuple(s.includes))
+            for s in self.searches.values()
+        ]
+        readable = ("Binary",) if self.binary else ()
+        return fhir_response(
+            capability_statement(self.source.value, self.base_url(request), capabilities, readable)
+        )
+
+    async def search(self, request: web.Request) -> web.Response:
+        resource_type = request.match_info["resource_type"]
+        spec = self.searches.get(resource_type)
+        if spec is None:
+            return error_response(
+                404, "not-supported", f"{self.source.value} does not serve {resource_type}"
+            )
+        try:
+            page = search(spec, request.query, request.url, self.population)
+        except SearchError as exc:
+            return error_response(400, exc.code, exc.diagnostics)
+        return fhir_response(searchset(page, self.base_url(request)))
+
+    async def read(self, request: web.Request) -> web.Response:
+        resource_type, resource_id = request.match_info["resource_type"], request.match_info["id"]
+        if resource_type != "Binary" or not self.binary:
+            return error_response(
+                404, "not-supported", f"{self.source.value} does not read {resource_type} by id"
+            )
+        binary = self.population.binary(resource_id)
+        if binary is None:
+            return error_response(404, "not-found", f"Binary/{resource_id} is not known")
+        if any(kind in request.headers.get("Accept", "") for kind in _FHIR_ACCEPT):
+            return fhir_response(
+                {
+                    "resourceType": "Binary",
+                    "id": binary.id,
+                    "meta": {"lastUpdated": binary.last_updated},
+                    "contentType": binary.content_type,
+                    "data": base64.b64encode(binary.data).decode("ascii"),
+                }
+            )
+        return web.Response(body=binary.data, headers={"Content-Type": binary.content_type})
+
+
+@web.middleware
+async def _fhir_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Routing and method errors become OperationOutcomes, as a FHIR server answers them."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or request.path.startswith(ADMIN_PREFIX):
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        code = "not-found" if exc.status == 404 else "not-supported"
+        return error_response(exc.status, code, exc.reason, headers)
+    except Exception:
+        _log.exception("mock registry failed on %s", request.path_qs)
+        return error_response(500, "exception", "the mock registry failed; see its log")
+
+
+def create_registry_app(
+    source: Source,
+    population: Population,
+    searches: Sequence[SearchSpec],
+    injector: FaultInjector | None = None,
+    *,
+    binary: bool = False,
+) -> web.Application:
+    """An application answering ``searches`` (and ``GET Binary/<id>`` when ``binary``)."""
+    injector = injector or FaultInjector()
+    registry = _Registry(source, population, searches, binary)
+    app = web.Application(middlewares=[injector.middleware, _fhir_errors])
+    app.add_routes(
+        [
+            web.get(f"{FHIR_BASE_PATH}/metadata", registry.metadata),
+            web.get(f"{FHIR_BASE_PATH}/{{resource_type}}", registry.search),
+            web.get(f"{FHIR_BASE_PATH}/{{resource_type}}/{{id}}", registry.read),
+            *admin_routes(injector),
+        ]
+    )
+    return app

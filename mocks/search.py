@@ -1,0 +1,246 @@
+"""FHIR search as the registries answer it: the patient token, paging, ``_include``, date filters.
+
+A registry declares one ``SearchSpec`` per resource type it serves. Parameters outside the spec
+are rejected with 400 (strict handling), so a client that drifts from docs/fhir-profile.md notices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from multidict import MultiMapping
+from yarl import URL
+
+from gateway.identity import InvalidIdentityNumber, parse
+from mocks.datatypes import OSLO, Resource
+from mocks.fhir import SearchPage
+from mocks.population import Population
+from mocks.record import PatientRecord
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+PAGE_PARAM = "_offset"
+
+Interval = tuple[dt.datetime, dt.datetime | None]
+"""When a resource happened: start and end (None: still going on)."""
+
+
+class SearchError(Exception):
+    """The search request is malformed; answered with 400 and an OperationOutcome."""
+
+    def __init__(self, diagnostics: str, code: str = "invalid") -> None:
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.code = code
+
+
+def references_at(*paths: str) -> Callable[[Resource], list[str]]:
+    """Literal references found at dotted ``paths`` (lists are walked), for ``_include``."""
+
+    def collect(resource: Resource) -> list[str]:
+        found: list[str] = []
+        for path in paths:
+            values: list[object] = [resource]
+            for step in path.split("."):
+                values = [
+                    item
+                    for value in values
+                    if isinstance(value, dict)
+                    for item in _as_list(value.get(step))
+                ]
+            found += [v for v in values if isinstance(v, str)]
+        return found
+
+    return collect
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def period_interval(resource: Resource) -> Interval:
+    """``period`` as an interval (Encounter's ``date``)."""
+    period = resource["period"]
+    end = period.get("end")
+    return _parse_moment(period["start"]), None if end is None else _parse_moment(end)
+
+
+def last_updated_interval(resource: Resource) -> Interval:
+    """``meta.lastUpdated`` as a point in time."""
+    moment = _parse_moment(resource["meta"]["lastUpdated"])
+    return moment, moment
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    """How a registry answers ``GET [base]/<resource_type>?<patient_param>=system|value&…``."""
+
+    resource_type: str
+    patient_param: str
+    includes: Mapping[str, Callable[[Resource], list[str]]] = field(default_factory=dict)
+    date_params: Mapping[str, Callable[[Resource], Interval]] = field(default_factory=dict)
+
+    def allowed_params(self) -> set[str]:
+        """Every query parameter this search accepts."""
+        allowed = {self.patient_param, "_count", PAGE_PARAM, "_lastUpdated", *self.date_params}
+        if self.includes:
+            allowed.add("_include")
+        return allowed
+
+    def capability_params(self) -> list[tuple[str, str]]:
+        """(name, type) pairs for the CapabilityStatement."""
+        name = self.patient_param.partition(":")[0]
+        return [
+            (name, "token" if name == "identifier" else "reference"),
+            ("_lastUpdated", "date"),
+        ] + [(p, "date") for p in self.date_params]
+
+
+def search(
+    spec: SearchSpec, query: MultiMapping[str], url: URL, population: Population
+) -> SearchPage:
+    """Run ``spec`` for the request ``url`` (its ``query``) against ``population``."""
+    unknown = sorted(set(query) - spec.allowed_params())
+    if unknown:
+        raise SearchError(
+            f"unsupported search parameter(s) for {spec.resource_type}: {', '.join(unknown)}",
+            "not-supported",
+        )
+    repeatable = {"_include", "_lastUpdated", *spec.date_params}
+    for name in set(query) - repeatable:
+        if len(query.getall(name)) > 1:
+            raise SearchError(f"search parameter {name} may be given only once")
+    token = query.get(spec.patient_param)
+    if token is None:
+        raise SearchError(
+            f"the patient must be named: {spec.resource_type}?{spec.patient_param}=system|value",
+            "required",
+        )
+    count = min(_non_negative_int(query, "_count", DEFAULT_COUNT), MAX_COUNT)
+    offset = _non_negative_int(query, PAGE_PARAM, 0)
+    includes = query.getall("_include", [])
+    for name in includes:
+        if name not in spec.includes:
+            raise SearchError(
+                f"_include={name} is not supported on {spec.resource_type}", "not-supported"
+            )
+    filters = [
+        (spec.date_params[name], _parse_comparison(name, value))
+        for name in spec.date_params
+        for value in query.getall(name, [])
+    ]
+    filters += [
+        (last_updated_interval, _parse_comparison("_lastUpdated", v))
+        for v in query.getall("_lastUpdated", [])
+    ]
+
+    record = _patient_record(token, population)
+    candidates = record.of_type(spec.resource_type) if record is not None else []
+    matches = [
+        r
+        for r in candidates
+        if all(_satisfies(interval_of(r), cmp) for interval_of, cmp in filters)
+    ]
+    page = matches[offset : offset + count]
+    next_url = None
+    if count and offset + count < len(matches):
+        next_url = str(url.update_query({PAGE_PARAM: str(offset + count), "_count": str(count)}))
+    included = _included(record, page, [spec.includes[name] for name in includes]) if record else []
+    return SearchPage(str(url), next_url, len(matches), page, included)
+
+
+def _patient_record(token: str, population: Population) -> PatientRecord | None:
+    if "," in token:
+        raise SearchError("only one patient per search")
+    system, bar, value = token.rpartition("|")
+    if not value:
+        raise SearchError("the patient token needs a value: system|value")
+    try:
+        number = parse(value)
+    except InvalidIdentityNumber:
+        return None
+    if bar and system != number.fhir_system:
+        return None  # "|value" (no system) or the wrong kind of number: no such identifier
+    return population.record(number.value)
+
+
+def _included(
+    record: PatientRecord,
+    page: Sequence[Resource],
+    paths: Sequence[Callable[[Resource], list[str]]],
+) -> list[Resource]:
+    seen = {(r["resourceType"], r["id"]) for r in page}
+    included = []
+    for resource in page:
+        for references in paths:
+            for reference in references(resource):
+                target = record.resolve(reference)
+                if target is not None and (target["resourceType"], target["id"]) not in seen:
+                    seen.add((target["resourceType"], target["id"]))
+                    included.append(target)
+    return included
+
+
+def _non_negative_int(query: MultiMapping[str], name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise SearchError(f"{name} must be a non-negative integer, not {raw!r}")
+    return int(raw)
+
+
+_COMPARISON = re.compile(
+    r"^(eq|gt|lt|ge|le)?(\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?)$"
+)
+Comparison = tuple[str, dt.datetime, dt.datetime]
+
+
+def _parse_comparison(name: str, raw: str) -> Comparison:
+    """``ge2008-01-01`` → (prefix, start, end) of the value's precision."""
+    match = _COMPARISON.match(raw)
+    if match is None:
+        raise SearchError(
+            f"{name}={raw!r}: expected [eq|gt|lt|ge|le]YYYY[-MM[-DD[Thh:mm[:ss][tz]]]]"
+        )
+    prefix, value = match.group(1) or "eq", match.group(2)
+    try:
+        if len(value) == 4:
+            start = dt.datetime(int(value), 1, 1, tzinfo=OSLO)
+            end = start.replace(year=start.year + 1)
+        elif len(value) == 7:
+            start = dt.datetime(int(value[:4]), int(value[5:7]), 1, tzinfo=OSLO)
+            end = (start + dt.timedelta(days=32)).replace(day=1)
+        elif len(value) == 10:
+            start = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), OSLO)
+            end = start + dt.timedelta(days=1)
+        else:
+            start = _parse_moment(value)
+            end = start + dt.timedelta(seconds=1)
+    except ValueError:
+        raise SearchError(f"{name}={raw!r} is not a real date") from None
+    return prefix, start, end
+
+
+def _satisfies(interval: Interval, comparison: Comparison) -> bool:
+    prefix, low, high = comparison
+    start, end = interval
+    if prefix == "ge":
+        return end is None or end >= low
+    if prefix == "gt":
+        return end is None or end >= high
+    if prefix == "le":
+        return start < high
+    if prefix == "lt":
+        return start < low
+    return start < high and (end is None or end >= low)
+
+
+def _parse_moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=OSLO)

@@ -1,0 +1,100 @@
+"""Small value types several registries share, and their FHIR readers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+
+from gateway.fhir import first, identifier_value, text
+
+HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
+ORGANISATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.101"
+
+
+@strawberry.type(description="A health professional, named in the health personnel register.")
+class HealthPersonnel:
+    hpr_number: str | None = strawberry.field(description="HPR number.")
+    name: str | None = strawberry.field(description="Full name as the source gives it.")
+
+
+@strawberry.type(description="An organisation: a hospital, pharmacy, laboratory or GP office.")
+class Organization:
+    name: str | None = strawberry.field(description="The organisation's name.")
+    organization_number: str | None = strawberry.field(
+        description="Norwegian organisation number (Enhetsregisteret)."
+    )
+
+
+@strawberry.type(description="A coded concept: a code from a code system, with its display text.")
+class Code:
+    system: str | None = strawberry.field(description="The code system (URI or OID).")
+    code: str | None = strawberry.field(description="The code.")
+    display: str | None = strawberry.field(description="Human-readable text for the code.")
+
+
+@strawberry.type(description="A measured amount.")
+class Quantity:
+    value: float | None = strawberry.field(description="The number.")
+    unit: str | None = strawberry.field(description="The unit, as the source writes it.")
+
+
+def health_personnel(reference: Any) -> HealthPersonnel | None:
+    """A person from a FHIR reference with an HPR identifier and a display name."""
+    if not isinstance(reference, Mapping) or not reference:
+        return None
+    return HealthPersonnel(
+        hpr_number=identifier_value(reference, HPR_SYSTEM), name=text(reference.get("display"))
+    )
+
+
+def organization(reference: Any) -> Organization | None:
+    """An organisation from a FHIR reference with an organisation-number identifier."""
+    if not isinstance(reference, Mapping) or not reference:
+        return None
+    return Organization(
+        name=text(reference.get("display")),
+        organization_number=identifier_value(reference, ORGANISATION_SYSTEM),
+    )
+
+
+def code(concept: Any) -> Code:
+    """The first coding of a CodeableConcept (its text when it has no display)."""
+    concept = concept if isinstance(concept, Mapping) else {}
+    coding = first(concept.get("coding"))
+    return Code(
+        system=text(coding.get("system")),
+        code=text(coding.get("code")),
+        display=text(coding.get("display")) or text(concept.get("text")),
+    )
+
+
+def quantity(value: Any) -> Quantity | None:
+    """A FHIR Quantity, or None."""
+    if not isinstance(value, Mapping):
+        return None
+    number = value.get("value")
+    if number is not None and not isinstance(number, int | float):
+        raise TypeError("Quantity.value is not a number")
+    return Quantity(value=None if number is None else float(number), unit=text(value.get("unit")))
+
+
+def note(resource: Mapping[str, Any]) -> str | None:
+    """The first note's text."""
+    return text(first(resource.get("note")).get("text"))
+
+
+def newest_first(items: list[Any], key: str) -> list[Any]:
+    """Sort by a date or datetime attribute, newest first, undated last."""
+
+    def sort_key(item: Any) -> dt.datetime:
+        value = getattr(item, key)
+        if value is None:
+            return dt.datetime.min.replace(tzinfo=dt.UTC)
+        if not isinstance(value, dt.datetime):
+            return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+        return value
+
+    return sorted(items, key=sort_key, reverse=True)

@@ -1,0 +1,125 @@
+"""Typed reads from the core record's FHIR server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.fetch import Page
+from gateway.fhir import FhirSource, SearchResult, first
+from gateway.identity import NationalIdentityNumber
+from resolvers.core_record import critical_information as critical
+from resolvers.core_record import own_registrations as own
+from resolvers.core_record.demographics import CorePatient, core_patient
+
+CATEGORY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/critical-info-category"
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """One Condition search serves two sections: the clinicians' and the patient's own."""
+
+    critical: list[critical.CriticalCondition]
+    self_reported: list[own.SelfReportedCondition]
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """One Flag search serves two sections: clinical warnings and communication needs."""
+
+    warnings: list[critical.ClinicalWarning]
+    communication_needs: list[own.CommunicationNeed]
+
+
+def _category(resource: Mapping[str, Any]) -> str | None:
+    category = resource.get("category")
+    concept = first(category) if isinstance(category, list) else category
+    code = first((concept or {}).get("coding")).get("code")
+    return code if isinstance(code, str) else None
+
+
+def _asserted_by_patient(resource: Mapping[str, Any]) -> bool:
+    reference = (resource.get("asserter") or {}).get("reference")
+    return isinstance(reference, str) and reference.startswith("Patient/")
+
+
+def _conditions(result: SearchResult) -> Conditions:
+    mine = [r for r in result.matches if _asserted_by_patient(r)]
+    clinical = [r for r in result.matches if not _asserted_by_patient(r)]
+    return Conditions(
+        critical=[critical.critical_condition(r) for r in clinical],
+        self_reported=[own.self_reported_condition(r) for r in mine],
+    )
+
+
+def _flags(result: SearchResult) -> Flags:
+    warnings, needs = [], []
+    for flag in result.matches:
+        category = _category(flag)
+        if category == "communication-need":
+            needs.append(own.communication_need(flag))
+        else:
+            warnings.append(critical.warning(flag, category))
+    return Flags(warnings, needs)
+
+
+class CoreRecordClient:
+    """Reads the patient, critical information and own registrations from the core record."""
+
+    def __init__(self, fhir: FhirSource) -> None:
+        self._fhir = fhir
+
+    def _subject(self, nin: NationalIdentityNumber) -> list[tuple[str, str]]:
+        return [("subject:identifier", nin.fhir_token)]
+
+    def _patient(self, nin: NationalIdentityNumber) -> list[tuple[str, str]]:
+        return [("patient:identifier", nin.fhir_token)]
+
+    async def patient(self, nin: NationalIdentityNumber) -> Page[CorePatient | None]:
+        """The patient resource, or None when the core record does not know the number."""
+        return await self._fhir.fetch(
+            "Patient",
+            [("identifier", nin.fhir_token)],
+            lambda result: core_patient(result.matches[0]) if result.matches else None,
+        )
+
+    async def allergies(self, nin: NationalIdentityNumber) -> Page[list[critical.Allergy]]:
+        """Drug reactions and other allergies."""
+        return await self._fhir.fetch(
+            "AllergyIntolerance",
+            self._patient(nin),
+            lambda result: [critical.allergy(r) for r in result.matches],
+        )
+
+    async def conditions(self, nin: NationalIdentityNumber) -> Page[Conditions]:
+        """Critical conditions and self-reported diseases."""
+        return await self._fhir.fetch("Condition", self._subject(nin), _conditions)
+
+    async def treatments(self, nin: NationalIdentityNumber) -> Page[list[critical.Treatment]]:
+        """Ongoing treatment and other procedure changes."""
+        return await self._fhir.fetch(
+            "Procedure",
+            self._subject(nin),
+            lambda result: [critical.treatment(r) for r in result.matches],
+        )
+
+    async def implants(self, nin: NationalIdentityNumber) -> Page[list[critical.Implant]]:
+        """Implants."""
+        return await self._fhir.fetch(
+            "DeviceUseStatement",
+            self._subject(nin),
+            lambda result: [critical.implant(r) for r in result.matches],
+        )
+
+    async def flags(self, nin: NationalIdentityNumber) -> Page[Flags]:
+        """Clinical warnings and communication needs."""
+        return await self._fhir.fetch("Flag", self._subject(nin), _flags)
+
+    async def next_of_kin(self, nin: NationalIdentityNumber) -> Page[list[own.NextOfKin]]:
+        """Next of kin and contacts."""
+        return await self._fhir.fetch(
+            "RelatedPerson",
+            self._patient(nin),
+            lambda result: [own.next_of_kin(r) for r in result.matches],
+        )

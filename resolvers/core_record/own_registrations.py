@@ -1,0 +1,145 @@
+"""The patient's own registrations: next of kin, communication needs, self-reported diseases."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+
+from gateway.context import Context
+from gateway.fetch import Fetched
+from gateway.fhir import first, parse_datetime, text
+from gateway.identity import NationalIdentityNumber
+from resolvers.core_record.demographics import CorePatient, Language
+from resolvers.core_record.demographics import prefetch as prefetch_patient
+from resolvers.section import Section, SourceName, count, section_fields
+
+SOURCE = SourceName.CORE_RECORD
+
+
+@strawberry.type(description="A next of kin or other contact the patient has registered.")
+class NextOfKin:
+    id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    name: str | None = strawberry.field(description="Full name.")
+    relationship: str | None = strawberry.field(description="Relationship code (v3 RoleCode).")
+    relationship_display: str | None = strawberry.field(description="The relationship in words.")
+    phone: str | None = strawberry.field(description="Phone number.")
+
+
+@strawberry.type(description="A special need when communicating with the patient.")
+class CommunicationNeed:
+    id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    description: str | None = strawberry.field(description="e.g. 'Nedsatt hørsel'.")
+    since: dt.datetime | None = strawberry.field(description="Since when it applies.")
+
+
+@strawberry.type(description="How to communicate with the patient.")
+class CommunicationNeeds:
+    interpreter_required: bool | None = strawberry.field(
+        description="The patient needs an interpreter; null when not stated."
+    )
+    languages: list[Language] = strawberry.field(description="Languages the patient uses.")
+    needs: list[CommunicationNeed] = strawberry.field(
+        description="Hearing, sight and other needs the patient has registered."
+    )
+
+
+@strawberry.type(description="A disease the patient has reported themself (up to 30).")
+class SelfReportedCondition:
+    id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    description: str | None = strawberry.field(description="In the patient's own words.")
+    recorded_at: dt.datetime | None = strawberry.field(description="When it was registered.")
+
+
+@strawberry.type(description="What the patient has registered about themself.")
+class OwnRegistrationsSection(Section):
+    _patient: strawberry.Private[Fetched[CorePatient | None]]
+    _related: strawberry.Private[Fetched[list[NextOfKin]]]
+    _conditions: strawberry.Private[Fetched[Any]]
+    _flags: strawberry.Private[Fetched[Any]]
+
+    @strawberry.field(description="Next of kin and contacts. Null when unreadable.")
+    def next_of_kin(self) -> list[NextOfKin] | None:
+        return self._related.unwrap()
+
+    @strawberry.field(description="Interpreter, languages and other needs. Null when unreadable.")
+    def communication_needs(self) -> CommunicationNeeds | None:
+        patient = self._patient.unwrap()
+        needs: list[CommunicationNeed] = self._flags.unwrap().communication_needs
+        return CommunicationNeeds(
+            interpreter_required=patient.interpreter_required if patient else None,
+            languages=patient.languages if patient else [],
+            needs=needs,
+        )
+
+    @strawberry.field(description="Self-reported disease history. Null when unreadable.")
+    def self_reported_conditions(self) -> list[SelfReportedCondition] | None:
+        conditions: list[SelfReportedCondition] = self._conditions.unwrap().self_reported
+        return conditions
+
+
+def next_of_kin(resource: Mapping[str, Any]) -> NextOfKin:
+    """Map a RelatedPerson."""
+    name = first(resource.get("name"))
+    relation = first(first(resource.get("relationship")).get("coding"))
+    phones = [t for t in resource.get("telecom") or () if t.get("system") == "phone"]
+    phone = phones[0] if phones else {}
+    return NextOfKin(
+        id=strawberry.ID(resource["id"]),
+        name=" ".join([*(name.get("given") or []), name.get("family") or ""]).strip() or None,
+        relationship=text(relation.get("code")),
+        relationship_display=text(relation.get("display")),
+        phone=text(phone.get("value")),
+    )
+
+
+def self_reported_condition(resource: Mapping[str, Any]) -> SelfReportedCondition:
+    """Map a Condition the patient asserted."""
+    return SelfReportedCondition(
+        id=strawberry.ID(resource["id"]),
+        description=text((resource.get("code") or {}).get("text")),
+        recorded_at=parse_datetime(resource.get("recordedDate")),
+    )
+
+
+def communication_need(resource: Mapping[str, Any]) -> CommunicationNeed:
+    """Map the patient's communication-need Flag."""
+    return CommunicationNeed(
+        id=strawberry.ID(resource["id"]),
+        description=text((resource.get("code") or {}).get("text")),
+        since=parse_datetime((resource.get("period") or {}).get("start")),
+    )
+
+
+def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Task[Fetched[Any]]]:
+    """Start (or join) this request's searches for the patient's own registrations."""
+    core = ctx.clients.core_record
+    key = nin.value
+    return [
+        prefetch_patient(ctx, nin),
+        ctx.fetches.search(SOURCE.value, "RelatedPerson", key, lambda: core.next_of_kin(nin)),
+        ctx.fetches.search(SOURCE.value, "Condition", key, lambda: core.conditions(nin)),
+        ctx.fetches.search(SOURCE.value, "Flag", key, lambda: core.flags(nin)),
+    ]
+
+
+async def own_registrations_section(
+    ctx: Context, nin: NationalIdentityNumber
+) -> OwnRegistrationsSection:
+    """The patient's own registrations for ``nin``."""
+    patient, related, conditions, flags = await asyncio.gather(*prefetch(ctx, nin))
+    entries = count(related)
+    entries += len(conditions.value.self_reported) if conditions.value else 0
+    entries += len(flags.value.communication_needs) if flags.value else 0
+    if patient.value and (patient.value.languages or patient.value.interpreter_required):
+        entries += 1
+    return OwnRegistrationsSection(
+        **section_fields(SOURCE, [patient, related, conditions, flags], entries),
+        _patient=patient,
+        _related=related,
+        _conditions=conditions,
+        _flags=flags,
+    )

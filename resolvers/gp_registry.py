@@ -1,0 +1,140 @@
+"""The regular GP, from Fastlegeregisteret (PractitionerRole with Practitioner and Organization)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import strawberry
+
+from gateway.context import Context
+from gateway.fetch import Fetched, Page
+from gateway.fhir import FhirSource, SearchResult, first, identifier_value, parse_date, text
+from gateway.identity import NationalIdentityNumber
+from resolvers.common import HPR_SYSTEM, ORGANISATION_SYSTEM, newest_first
+from resolvers.section import Section, SourceName, section_fields
+
+SOURCE = SourceName.GP_REGISTRY
+
+
+@strawberry.type(description="A GP office.")
+class GpOffice:
+    name: str | None = strawberry.field(description="The office's name.")
+    organization_number: str | None = strawberry.field(description="Organisation number.")
+    address: str | None = strawberry.field(description="Street address, postcode and town.")
+    phone: str | None = strawberry.field(description="The office's phone number.")
+
+
+@strawberry.type(description="The patient's regular GP (fastlege) and the period of that relation.")
+class RegularGp:
+    hpr_number: str | None = strawberry.field(description="The GP's HPR number.")
+    name: str | None = strawberry.field(description="The GP's full name.")
+    phone: str | None = strawberry.field(description="The GP's phone number, where listed.")
+    office: GpOffice | None = strawberry.field(description="The GP office.")
+    since: dt.date | None = strawberry.field(description="First day of the GP relation.")
+    until: dt.date | None = strawberry.field(description="Last day of the relation, if it ends.")
+
+
+@strawberry.type(description="The regular GP from Fastlegeregisteret.")
+class GeneralPractitionerSection(Section):
+    _gp: strawberry.Private[Fetched[RegularGp | None]]
+
+    @strawberry.field(
+        description="The current regular GP. Null with status COMPLETE and emptyReason "
+        "NONE_RECORDED when the patient has none; null with an error when the registry failed."
+    )
+    def regular_gp(self) -> RegularGp | None:
+        return self._gp.unwrap()
+
+
+def _phone(resource: Mapping[str, Any]) -> str | None:
+    for telecom in resource.get("telecom") or ():
+        if telecom.get("system") == "phone":
+            return text(telecom.get("value"))
+    return None
+
+
+def _address(organization: Mapping[str, Any]) -> str | None:
+    address = first(organization.get("address"))
+    if not address:
+        return None
+    town = " ".join(filter(None, [text(address.get("postalCode")), text(address.get("city"))]))
+    return ", ".join(filter(None, [*(address.get("line") or []), town])) or None
+
+
+def _name(resource: Mapping[str, Any]) -> str | None:
+    name = first(resource.get("name"))
+    return " ".join([*(name.get("given") or []), name.get("family") or ""]).strip() or None
+
+
+def _regular_gp(result: SearchResult) -> RegularGp | None:
+    relations = []
+    for role in result.matches:
+        if role.get("active") is False:
+            continue
+        period = role.get("period") or {}
+        practitioner = result.resolve(role.get("practitioner")) or {}
+        office = result.resolve(role.get("organization"))
+        relations.append(
+            RegularGp(
+                hpr_number=identifier_value(practitioner, HPR_SYSTEM),
+                name=_name(practitioner),
+                phone=_phone(practitioner),
+                office=GpOffice(
+                    name=text(office.get("name")),
+                    organization_number=identifier_value(office, ORGANISATION_SYSTEM),
+                    address=_address(office),
+                    phone=_phone(office),
+                )
+                if office
+                else None,
+                since=parse_date(period.get("start")),
+                until=parse_date(period.get("end")),
+            )
+        )
+    current = newest_first(relations, "since")
+    return current[0] if current else None
+
+
+class GpRegistryClient:
+    """Typed reads from the GP registry."""
+
+    def __init__(self, fhir: FhirSource) -> None:
+        self._fhir = fhir
+
+    async def regular_gp(self, nin: NationalIdentityNumber) -> Page[RegularGp | None]:
+        """The patient's current regular GP, or None when they have none."""
+        return await self._fhir.fetch(
+            "PractitionerRole",
+            [
+                ("patient:identifier", nin.fhir_token),
+                ("_include", "PractitionerRole:practitioner"),
+                ("_include", "PractitionerRole:organization"),
+            ],
+            _regular_gp,
+        )
+
+
+def prefetch(
+    ctx: Context, nin: NationalIdentityNumber
+) -> tuple[asyncio.Task[Fetched[RegularGp | None]]]:
+    """Start (or join) this request's search for the GP section."""
+    client = ctx.clients.gp_registry
+    return (
+        ctx.fetches.search(
+            SOURCE.value, "PractitionerRole", nin.value, lambda: client.regular_gp(nin)
+        ),
+    )
+
+
+async def general_practitioner_section(
+    ctx: Context, nin: NationalIdentityNumber
+) -> GeneralPractitionerSection:
+    """The GP section for ``nin``."""
+    (gp,) = prefetch(ctx, nin)
+    fetched = await gp
+    return GeneralPractitionerSection(
+        **section_fields(SOURCE, [fetched], 1 if fetched.value else 0), _gp=fetched
+    )

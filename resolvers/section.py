@@ -1,0 +1,162 @@
+"""What every section of the summary says about itself: complete, partial or unavailable, and why.
+
+The rule a clinician relies on: an empty list means "none recorded" and nothing else. When a
+search behind a list failed, that list is ``null`` and a GraphQL error with the source's code
+stands at its path; the section's ``status`` and ``emptyReason`` say the same in data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from gateway.fetch import Fetched, SearchOutcome
+
+
+@strawberry.enum(
+    description="The registries the summary is gathered from: PRESCRIPTIONS (Reseptformidleren, "
+    "the national e-prescription hub), GP_REGISTRY (Fastlegeregisteret), VISIT_HISTORY (Norsk "
+    "pasientregister: hospital visits, time and place), DOCUMENTS (clinical documents shared by "
+    "the health trusts), LAB_RESULTS (laboratory results, Covid-19 tests among them), "
+    "CORE_RECORD (the summary care record itself: the patient, critical information, the "
+    "patient's own registrations)."
+)
+class SourceName(Enum):
+    # The values are the sources' names in settings (GATEWAY_SOURCES__<NAME>__…).
+    PRESCRIPTIONS = "prescriptions"
+    GP_REGISTRY = "gp_registry"
+    VISIT_HISTORY = "visit_history"
+    DOCUMENTS = "documents"
+    LAB_RESULTS = "lab_results"
+    CORE_RECORD = "core_record"
+
+
+@strawberry.enum(description="How complete a section is.")
+class SectionStatus(Enum):
+    COMPLETE = strawberry.enum_value(
+        "COMPLETE", description="Everything the source holds for the patient is here."
+    )
+    PARTIAL = strawberry.enum_value(
+        "PARTIAL",
+        description="Some of it is here: a part of the section's source failed (that part is "
+        "null, with an error at its path), or the result was cut at the page cap.",
+    )
+    UNAVAILABLE = strawberry.enum_value(
+        "UNAVAILABLE",
+        description="The source could not be read: nothing here may be taken as 'none recorded'.",
+    )
+
+
+@strawberry.enum(description="Why a section holds no entries.")
+class EmptyReason(Enum):
+    NONE_RECORDED = strawberry.enum_value(
+        "NONE_RECORDED", description="The source answered and holds nothing for this patient."
+    )
+    SOURCE_UNAVAILABLE = strawberry.enum_value(
+        "SOURCE_UNAVAILABLE",
+        description="Some or all of the source could not be read; the absence means nothing.",
+    )
+
+
+@strawberry.enum(description="How one upstream search went.")
+class SearchStatus(Enum):
+    OK = strawberry.enum_value("OK", description="Every page was read.")
+    TRUNCATED = strawberry.enum_value(
+        "TRUNCATED", description="Stopped at the configured page cap; more entries exist."
+    )
+    FAILED = strawberry.enum_value("FAILED", description="No usable answer; see errorCode.")
+
+
+@strawberry.type(description="One upstream FHIR search made for this request.")
+class SourceOutcome:
+    source: SourceName = strawberry.field(description="The registry asked.")
+    resource_type: str = strawberry.field(description="The FHIR resource type searched.")
+    status: SearchStatus = strawberry.field(description="How the search went.")
+    error_code: str | None = strawberry.field(
+        description="The error's stable code when it failed (SOURCE_UNAVAILABLE, "
+        "SOURCE_TIMEOUT, SOURCE_BAD_RESPONSE)."
+    )
+    fetched_at: dt.datetime = strawberry.field(description="When the search was started.")
+    duration_ms: float = strawberry.field(description="How long it took, in milliseconds.")
+    pages: int = strawberry.field(description="Bundle pages read.")
+    entries: int = strawberry.field(description="Matching resources received.")
+
+    @classmethod
+    def of(cls, outcome: SearchOutcome) -> SourceOutcome:
+        """The GraphQL view of a search outcome."""
+        if outcome.error is not None:
+            status = SearchStatus.FAILED
+        elif outcome.truncated:
+            status = SearchStatus.TRUNCATED
+        else:
+            status = SearchStatus.OK
+        return cls(
+            source=SourceName(outcome.source),
+            resource_type=outcome.resource_type,
+            status=status,
+            error_code=outcome.error.code if outcome.error else None,
+            fetched_at=outcome.fetched_at,
+            duration_ms=round(outcome.duration_ms, 3),
+            pages=outcome.pages,
+            entries=outcome.entries,
+        )
+
+
+@strawberry.interface(description="What every section of the summary says about itself.")
+class Section:
+    status: SectionStatus = strawberry.field(description="Complete, partial or unavailable.")
+    empty_reason: EmptyReason | None = strawberry.field(
+        description="Set only when the section holds no entries: why. Null when it has entries."
+    )
+    source: SourceName = strawberry.field(description="The registry the section comes from.")
+    fetched_at: dt.datetime | None = strawberry.field(
+        description="When the section's data was fetched from its registry."
+    )
+    duration_ms: float | None = strawberry.field(
+        description="How long the slowest search behind the section took, in milliseconds."
+    )
+    searches: list[SourceOutcome] = strawberry.field(
+        description="Each upstream search behind this section and how it went."
+    )
+
+
+def section_fields(
+    source: SourceName, parts: Sequence[Fetched[Any]], entry_count: int
+) -> dict[str, Any]:
+    """The ``Section`` fields for a section built from ``parts`` holding ``entry_count`` entries."""
+    failed = sum(1 for part in parts if part.outcome.error is not None)
+    truncated = any(part.outcome.truncated for part in parts)
+    if failed == len(parts):
+        status = SectionStatus.UNAVAILABLE
+    elif failed or truncated:
+        status = SectionStatus.PARTIAL
+    else:
+        status = SectionStatus.COMPLETE
+    empty_reason: EmptyReason | None = None
+    if entry_count == 0:
+        empty_reason = EmptyReason.NONE_RECORDED if not failed else EmptyReason.SOURCE_UNAVAILABLE
+    outcomes = [part.outcome for part in parts]
+    return {
+        "status": status,
+        "empty_reason": empty_reason,
+        "source": source,
+        "fetched_at": min((o.fetched_at for o in outcomes), default=None),
+        "duration_ms": round(max((o.duration_ms for o in outcomes), default=0.0), 3),
+        "searches": [SourceOutcome.of(o) for o in outcomes],
+    }
+
+
+def count(*parts: Fetched[Sequence[Any]] | Fetched[Any]) -> int:
+    """Entries across the parts that arrived (failed parts count as none)."""
+    total = 0
+    for part in parts:
+        value = part.value
+        if isinstance(value, Sequence):
+            total += len(value)
+        elif value is not None:
+            total += 1
+    return total

@@ -1,0 +1,99 @@
+"""One request asks every registry at once, each search once, and nothing for bad input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mocks.faults import Fault
+from mocks.fixtures import fixture
+from mocks.runner import MockRegistries
+from mocks.sources import Source
+from tests.conftest import SUMMARY_QUERY, GatewayServer
+
+PATIENT = fixture("home-care-elderly").nin
+DELAY_MS = 200
+
+
+async def test_summary_costs_about_one_registry_delay_when_every_registry_is_slow(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    for source in Source:
+        await registries.set_fault(source, Fault(latency_ms=DELAY_MS))
+    # One page per search, so the delay is paid once per search, not once per page.
+    await gateway.graphql(SUMMARY_QUERY, {"nin": fixture("minimal").nin})  # warm connections
+
+    started = time.perf_counter()
+    body = await gateway.graphql(SUMMARY_QUERY, {"nin": fixture("minimal").nin})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+
+    assert body.get("errors") is None
+    searches = body["data"]["patient"]["sources"]
+    assert len(searches) >= 12, "every search of every registry ran"
+    assert all(s["durationMs"] >= DELAY_MS for s in searches)
+    # Twelve searches of 200 ms each: in sequence that is 2.4 s; concurrent, one delay.
+    assert elapsed_ms < 2 * DELAY_MS, f"{elapsed_ms:.0f} ms: the fan-out is not concurrent"
+
+
+async def test_each_search_runs_once_per_request_even_when_two_sections_need_it(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    body = await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+    assert body.get("errors") is None
+    core = registries.stats(Source.CORE_RECORD).by_resource_type
+    # Condition and Flag feed both criticalInformation and ownRegistrations; Patient feeds
+    # demographics, ownRegistrations and the existence check.
+    for resource_type in ("Patient", "Condition", "Flag"):
+        assert core[resource_type] == 1, resource_type
+
+
+async def test_only_the_registries_the_query_selects_are_asked(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    body = await gateway.graphql(
+        "query($nin: NationalIdentityNumber!) { patient(nin: $nin) { medications { status } } }",
+        {"nin": PATIENT},
+    )
+    assert body["data"]["patient"]["medications"]["status"] == "COMPLETE"
+    assert registries.stats(Source.PRESCRIPTIONS).total > 0
+    for source in (Source.GP_REGISTRY, Source.VISIT_HISTORY, Source.DOCUMENTS, Source.LAB_RESULTS):
+        assert registries.stats(source).total == 0, source
+    assert registries.stats(Source.CORE_RECORD).by_resource_type == {"Patient": 1}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "12834122056",  # one digit changed
+        "21834122055",  # two digits transposed
+        "1283412205",  # too short
+        "128341220550",  # too long
+        "1283412205X",  # a letter
+        "",
+        "31828510080",  # 31 February, with valid check digits
+    ],
+)
+async def test_an_invalid_identity_number_is_refused_before_any_registry_is_asked(
+    gateway: GatewayServer, registries: MockRegistries, bad: str
+) -> None:
+    body = await gateway.graphql(SUMMARY_QUERY, {"nin": bad})
+    assert "data" not in body or body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    if bad:
+        assert bad not in body["errors"][0]["message"], "the number is not echoed back"
+    assert all(registries.stats(source).total == 0 for source in Source)
+
+
+async def test_an_invalid_literal_identity_number_is_refused_too(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    body = await gateway.graphql('{ patient(nin: "12834122056") { nin } }')
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert all(registries.stats(source).total == 0 for source in Source)
+
+
+async def test_the_gateway_keeps_serving_after_bad_input(gateway: GatewayServer) -> None:
+    await gateway.graphql(SUMMARY_QUERY, {"nin": "not a number"})
+    body = await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+    assert body["data"]["patient"]["nin"] == PATIENT
