@@ -18,6 +18,7 @@ from gateway.http import GatewayGraphQL
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from resolvers.clients import SourceClients
+from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 
 
 class State(TypedDict):
@@ -55,6 +56,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops
         # the app here instead of showing a broken page later.
-        graphiql_page()
+        graphiql_page(example_query=SUMMARY_QUERY, example_variables=EXAMPLE_VARIABLES)
         routes.append(Mount("/graphiql-assets", graphiql_assets_app(), name="graphiql-assets"))
     return Starlette(routes=routes, lifespan=lifespan)

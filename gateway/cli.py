@@ -14,8 +14,6 @@ from gateway.settings import Settings
 
 log = logging.getLogger("gateway.cli")
 
-EXAMPLE_QUERY = Path(__file__).resolve().parent.parent / "examples" / "summary.graphql"
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -179,8 +177,8 @@ def _print_welcome(host: str, port: int, settings: Settings) -> None:
     lines = [
         "",
         f"  Patient-summary gateway: {url}",
-        "  Open it in a browser for GraphiQL, paste the query from examples/summary.graphql",
-        '  and set the variables to {"nin": "12834122055"}.',
+        "  Open it in a browser: GraphiQL opens with the whole summary query",
+        "  (resolvers/summary.graphql) for a fixture patient. Press Run.",
         "  Fixture patients: summary-gateway fixtures",
         "  Sources:",
         *(f"    {name:<14} {source.base_url}" for name, source in settings.sources.items()),

@@ -108,6 +108,11 @@ _ASSET_FILENAMES: Final[frozenset[str]] = frozenset(asset.filename for asset in 
 _FETCH_URL_LINE: Final = 'const fetchURL = window.location.href.split("?")[0];'
 _HEADERS_EDITOR_ON: Final = "isHeadersEditorEnabled: true,"
 _HEADERS_EDITOR_OFF: Final = "isHeadersEditorEnabled: false,"
+_VARIABLES_TO_URL: Final = "updateURL({ variables: newVariables });"
+_PERSIST_HEADERS_ON: Final = "shouldPersistHeaders: true,"
+_PERSIST_HEADERS_OFF: Final = "shouldPersistHeaders: false,"
+_DEFAULT_QUERY: Final = "parameters.q || EXAMPLE_QUERY,"
+_DEFAULT_VARIABLES: Final = "parameters.variables,\n"
 
 # The only absolute URL allowed in the final page: the SVG namespace in strawberry's inline
 # ``data:image/svg+xml`` favicon. A namespace is an identifier the browser never fetches, and an
@@ -267,6 +272,8 @@ def render_graphiql_html(
     graphql_path: str = "/graphql",
     assets_path: str = "/graphiql-assets",
     headers_editor: bool = True,
+    example_query: str | None = None,
+    example_variables: str | None = None,
 ) -> str:
     """Rewrite a strawberry GraphiQL template to use vendored assets; no caching.
 
@@ -304,6 +311,21 @@ def render_graphiql_html(
     page = _replace_exactly_once(
         page, _HEADERS_EDITOR_ON, _HEADERS_EDITOR_ON if headers_editor else _HEADERS_EDITOR_OFF
     )
+    # Variables hold identity numbers: strawberry's page mirrors them into the address bar, and
+    # so into the browser's history on a shared ward computer. Keep them out of the URL.
+    page = _replace_exactly_once(page, _VARIABLES_TO_URL, "")
+    # Headers (a bearer token, once there is one) would persist in localStorage: they must not.
+    page = _replace_exactly_once(page, _PERSIST_HEADERS_ON, _PERSIST_HEADERS_OFF)
+    if example_query is not None:
+        page = _replace_exactly_once(
+            page, _DEFAULT_QUERY, f"parameters.q || {_script_string(example_query)},"
+        )
+    if example_variables is not None:
+        page = _replace_exactly_once(
+            page,
+            _DEFAULT_VARIABLES,
+            f"parameters.variables || {_script_string(example_variables)},\n",
+        )
     _check_final_page(page, assets_base)
     return page
 
@@ -320,7 +342,13 @@ def _check_installed_assets() -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _cached_page(graphql_path: str, assets_path: str, headers_editor: bool) -> str:
+def _cached_page(
+    graphql_path: str,
+    assets_path: str,
+    headers_editor: bool,
+    example_query: str | None,
+    example_variables: str | None,
+) -> str:
     """Memoised :func:`render_graphiql_html` over the installed template."""
     return render_graphiql_html(
         _installed_template(),
@@ -328,6 +356,8 @@ def _cached_page(graphql_path: str, assets_path: str, headers_editor: bool) -> s
         graphql_path=graphql_path,
         assets_path=assets_path,
         headers_editor=headers_editor,
+        example_query=example_query,
+        example_variables=example_variables,
     )
 
 
@@ -336,6 +366,8 @@ def graphiql_page(
     graphql_path: str = "/graphql",
     assets_path: str = "/graphiql-assets",
     headers_editor: bool = True,
+    example_query: str | None = None,
+    example_variables: str | None = None,
 ) -> str:
     """Strawberry's GraphiQL page, loading its assets from ``assets_path`` instead of unpkg.com.
 
@@ -344,6 +376,8 @@ def graphiql_page(
             subscriptions is derived from it, as strawberry derives it from the page URL.
         assets_path: Where :func:`graphiql_assets_app` is mounted.
         headers_editor: Whether GraphiQL shows its request-headers editor.
+        example_query: The query the editor opens with (instead of strawberry's comment).
+        example_variables: The variables (JSON text) the editor opens with.
 
     The result is cached per argument combination. Call this once while the app is built so
     that a vendoring problem stops startup instead of the first browser request.
@@ -352,7 +386,7 @@ def graphiql_page(
         RuntimeError: see :func:`render_graphiql_html`; the page is never served half-rewritten.
         ValueError: a path argument is not a same-origin absolute path.
     """
-    return _cached_page(graphql_path, assets_path, headers_editor)
+    return _cached_page(graphql_path, assets_path, headers_editor, example_query, example_variables)
 
 
 class _VendoredAssetFiles(StaticFiles):

@@ -15,6 +15,7 @@ from strawberry.asgi import GraphQL
 from gateway.context import Context
 from gateway.graphiql import graphiql_page
 from gateway.settings import Settings
+from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's request id is echoed back and logged, so it must be short and plain.
@@ -47,7 +48,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(graphiql_page(graphql_path=request.url.path))
+        page = graphiql_page(
+            graphql_path=request.url.path,
+            example_query=SUMMARY_QUERY,
+            example_variables=EXAMPLE_VARIABLES,
+        )
+        return HTMLResponse(page)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -101,7 +101,7 @@ async def _fhir_errors(request: web.Request, handler: Handler) -> web.StreamResp
         code = "not-found" if exc.status == 404 else "not-supported"
         return error_response(exc.status, code, exc.reason, headers)
     except Exception:
-        _log.exception("mock registry failed on %s", request.path_qs)
+        _log.exception("mock registry failed on %s", request.path)  # no query: it holds the NIN
         return error_response(500, "exception", "the mock registry failed; see its log")
 
 

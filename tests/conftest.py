@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,10 +24,6 @@ from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.clients import SourceClients
-
-SUMMARY_QUERY = (
-    Path(__file__).resolve().parent.parent / "examples" / "summary.graphql"
-).read_text()
 
 # Short timeouts keep the hang cases quick; a small page size makes ordinary patients span
 # several pages, so paging (and a broken next link) is exercised on every source.

@@ -10,7 +10,8 @@ from mocks.faults import Fault
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from tests.conftest import SUMMARY_QUERY, GatewayServer
+from resolvers.examples import SUMMARY_QUERY
+from tests.conftest import GatewayServer
 
 PATIENT = fixture("home-care-elderly").nin
 DELAY_MS = 200

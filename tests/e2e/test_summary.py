@@ -10,7 +10,8 @@ import pytest
 from mocks.fixtures import FIXTURES, fixture
 from mocks.population import Population
 from mocks.record import PatientRecord
-from tests.conftest import SUMMARY_QUERY, GatewayServer
+from resolvers.examples import SUMMARY_QUERY
+from tests.conftest import GatewayServer
 
 HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
 ORG = "urn:oid:2.16.578.1.12.4.1.4.101"

@@ -15,7 +15,8 @@ from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.clients import SourceClients
-from tests.conftest import SUMMARY_QUERY, SchemaRunner, settings_for, strip_timing
+from resolvers.examples import SUMMARY_QUERY
+from tests.conftest import SchemaRunner, settings_for, strip_timing
 
 # A patient with entries in every registry, several pages of them at the test page size.
 PATIENT = fixture("home-care-elderly").nin
