@@ -146,7 +146,29 @@ def test_page_is_strawberrys_template_with_only_the_intended_edits(page: str) ->
         'const fetchURL = new URL("/graphql", window.location.href).href;',
         'const fetchURL = window.location.href.split("?")[0];',
     )
-    assert restored == get_graphql_ide_html("graphiql")
+    restored = restored.replace("shouldPersistHeaders: false,", "shouldPersistHeaders: true,")
+    original = get_graphql_ide_html("graphiql")
+    # The one line removed: variables are no longer mirrored into the URL.
+    assert restored == original.replace("updateURL({ variables: newVariables });", "")
+
+
+def test_variables_never_reach_the_url_and_headers_never_reach_local_storage(page: str) -> None:
+    # Variables hold identity numbers; the URL ends up in the browser's history.
+    assert "updateURL({ variables" not in page
+    assert "updateURL({ q: newQuery });" in page, "only the query is mirrored"
+    # Headers will hold bearer tokens.
+    assert "shouldPersistHeaders: false," in page
+    assert "shouldPersistHeaders: true," not in page
+
+
+def test_example_query_and_variables_are_the_editors_defaults() -> None:
+    custom = graphiql_page(
+        example_query='query Q($nin: String) { patient(nin: $nin) { nin } } # </script>',
+        example_variables='{"nin": "12834122055"}',
+    )
+    assert 'parameters.q || "query Q($nin: String)' in custom
+    assert "\\u003c/script\\u003e" in custom, "a closing script tag cannot end the script early"
+    assert 'parameters.variables || "{\\"nin\\": \\"12834122055\\"}",' in custom
 
 
 # --- (c) SRI hashes --------------------------------------------------------------------------
