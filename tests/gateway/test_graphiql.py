@@ -163,7 +163,7 @@ def test_variables_never_reach_the_url_and_headers_never_reach_local_storage(pag
 
 def test_example_query_and_variables_are_the_editors_defaults() -> None:
     custom = graphiql_page(
-        example_query='query Q($nin: String) { patient(nin: $nin) { nin } } # </script>',
+        example_query="query Q($nin: String) { patient(nin: $nin) { nin } } # </script>",
         example_variables='{"nin": "12834122055"}',
     )
     assert 'parameters.q || "query Q($nin: String)' in custom
