@@ -1,0 +1,148 @@
+"""The FHIR search client against small real servers: paging rules and the error boundary."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from gateway.errors import SourceBadResponse, SourceUnavailable
+from gateway.fhir import FhirSource
+from gateway.settings import SourceSettings
+
+Handler = Callable[[web.Request], Any]
+
+
+async def _serve(handler: Handler) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_get("/fhir/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/fhir"
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def _bundle(entries: int, next_url: str | None = None) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"resource": {"resourceType": "Encounter", "id": str(i)}, "search": {"mode": "match"}}
+            for i in range(entries)
+        ],
+    }
+    if next_url:
+        bundle["link"] = [{"relation": "next", "url": next_url}]
+    return bundle
+
+
+async def test_a_next_link_to_another_origin_is_refused_without_following_it(
+    session: aiohttp.ClientSession,
+) -> None:
+    elsewhere_hits: list[str] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        elsewhere_hits.append(request.path_qs)
+        return web.json_response(_bundle(1))
+
+    other, other_url = await _serve(elsewhere)
+
+    async def registry(request: web.Request) -> web.Response:
+        return web.json_response(_bundle(1, f"{other_url}/Encounter?page=2"))
+
+    runner, url = await _serve(registry)
+    try:
+        fhir = FhirSource("visit_history", SourceSettings(base_url=url), session)
+        with pytest.raises(SourceBadResponse, match="outside the source"):
+            await fhir.search("Encounter", [("subject:identifier", "x|1")])
+        assert elsewhere_hits == [], "the identity number never left for another host"
+    finally:
+        await runner.cleanup()
+        await other.cleanup()
+
+
+async def test_paging_stops_at_the_page_cap_and_says_truncated(
+    session: aiohttp.ClientSession,
+) -> None:
+    pages_served: list[str] = []
+
+    async def registry(request: web.Request) -> web.Response:
+        pages_served.append(request.query.get("page", "1"))
+        page = int(request.query.get("page", "1"))
+        base = f"{request.url.origin()}/fhir/Encounter"
+        return web.json_response(_bundle(2, f"{base}?page={page + 1}"))
+
+    runner, url = await _serve(registry)
+    try:
+        fhir = FhirSource("visit_history", SourceSettings(base_url=url, max_pages=3), session)
+        result = await fhir.search("Encounter", [])
+        assert (len(result.matches), result.pages, result.truncated) == (6, 3, True)
+        assert pages_served == ["1", "2", "3"]
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (500, SourceUnavailable),
+        (503, SourceUnavailable),
+        (429, SourceUnavailable),
+        (404, SourceBadResponse),
+    ],
+)
+async def test_http_errors_are_translated_at_the_boundary(
+    session: aiohttp.ClientSession, status: int, error: type[Exception]
+) -> None:
+    async def registry(request: web.Request) -> web.Response:
+        return web.json_response({"resourceType": "OperationOutcome"}, status=status)
+
+    runner, url = await _serve(registry)
+    try:
+        fhir = FhirSource("documents", SourceSettings(base_url=url), session)
+        with pytest.raises(error) as raised:
+            await fhir.search("DocumentReference", [("subject:identifier", "x|12834122055")])
+        assert "12834122055" not in str(raised.value), "messages never carry the identifier"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_bundle_whose_entries_are_not_resources_is_a_bad_response(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def registry(request: web.Request) -> web.Response:
+        return web.json_response({"resourceType": "Bundle", "entry": [{"resource": "nope"}]})
+
+    runner, url = await _serve(registry)
+    try:
+        fhir = FhirSource("documents", SourceSettings(base_url=url), session)
+        with pytest.raises(SourceBadResponse):
+            await fhir.search("DocumentReference", [])
+    finally:
+        await runner.cleanup()
+
+
+async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def registry(request: web.Request) -> web.Response:
+        return web.json_response(_bundle(1))
+
+    runner, url = await _serve(registry)
+    try:
+        fhir = FhirSource("documents", SourceSettings(base_url=url), session)
+        with pytest.raises(SourceBadResponse, match="unusable FHIR"):
+            await fhir.fetch("Encounter", [], lambda result: result.matches[0]["missing"])
+    finally:
+        await runner.cleanup()
