@@ -6,10 +6,14 @@ import argparse
 import contextlib
 import json
 import logging
+import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
+import uvicorn
+
+from gateway.errors import ConfigurationError
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.cli")
@@ -111,7 +115,6 @@ def _mocks(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
-    import uvicorn
     import uvloop
 
     host = host or settings.host
@@ -133,13 +136,38 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
                 # number: application logs must never carry patient identifiers.
                 access_log=False,
             )
-            server = uvicorn.Server(config)
-            _print_welcome(host, port, resolved)
+            server = _WelcomingServer(config, lambda: _print_welcome(host, port, resolved))
             await server.serve()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            uvloop.run(run())
+    except OSError as exc:
+        # Almost always a port in use: say so in one line instead of a stack trace.
+        print(f"summary-gateway: cannot start: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            "  Is another demo running? Stop it, choose --port, or point the sources at running "
+            "registries (GATEWAY_SOURCES__<NAME>__BASE_URL).",
+            file=sys.stderr,
+        )
+        return 1
+    except ConfigurationError as exc:
+        print(f"summary-gateway: {exc.message}", file=sys.stderr)
+        return 1
     return 0
+
+
+class _WelcomingServer(uvicorn.Server):
+    """Prints the welcome once the port is bound, so a taken port fails with no welcome."""
+
+    def __init__(self, config: uvicorn.Config, welcome: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._welcome = welcome
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._welcome()
 
 
 @contextlib.asynccontextmanager

@@ -8,8 +8,6 @@ source that has none.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -99,7 +97,6 @@ class Settings(BaseSettings):
     operation_cache_size: int = Field(
         default=1000, ge=1, description="Parsed and validated documents kept in memory."
     )
-    data_dir: Path = Field(default=Path("var"), description="Where local state is written.")
     log_level: str = Field(default="INFO")
 
     def require_source_urls(self) -> None:
