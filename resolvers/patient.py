@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from gateway.context import Context
 from gateway.identity import IdentityNumberKind, NationalIdentityNumber
@@ -109,13 +109,30 @@ class Patient:
         return [SourceOutcome.of(o) for o in await info.context.fetches.outcomes()]
 
 
-def _field_names(selections: Iterable[Any]) -> set[str]:
+def _selected_names(info: Info[Context, None]) -> set[str]:
+    """Names of the fields selected directly under this one, through fragments.
+
+    Walks graphql-core's AST one level deep: strawberry's ``selected_fields`` converts the whole
+    nested selection (hundreds of nodes for a summary) on every request.
+    """
+    raw = info._raw_info
     names: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            names.add(selection.name)
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            names |= _field_names(selection.selections)
+    pending: list[SelectionNode] = [
+        selection
+        for node in raw.field_nodes
+        if node.selection_set is not None
+        for selection in node.selection_set.selections
+    ]
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            names.add(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = raw.fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
     return names
 
 
@@ -134,7 +151,7 @@ class Query:
         ],
     ) -> Patient | None:
         ctx = info.context
-        wanted = _field_names(field for f in info.selected_fields for field in f.selections)
+        wanted = _selected_names(info)
         # The Patient search always runs: it decides whether there is a patient at all.
         existence = demographics.prefetch(ctx, nin)
         for name in wanted:

@@ -98,3 +98,31 @@ async def test_the_gateway_keeps_serving_after_bad_input(gateway: GatewayServer)
     await gateway.graphql(SUMMARY_QUERY, {"nin": "not a number"})
     body = await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT})
     assert body["data"]["patient"]["nin"] == PATIENT
+
+
+FRAGMENT_QUERY = """
+query($nin: NationalIdentityNumber!) {
+  patient(nin: $nin) { ...Meds ... on Patient { labResults { status } } }
+}
+fragment Meds on Patient { medications { status } }
+"""
+
+
+async def test_registries_selected_through_fragments_are_asked_at_once_with_the_core_record(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    for source in Source:
+        await registries.set_fault(source, Fault(latency_ms=DELAY_MS))
+    nin = fixture("minimal").nin
+    await gateway.graphql(FRAGMENT_QUERY, {"nin": nin})  # warm connections
+
+    started = time.perf_counter()
+    body = await gateway.graphql(FRAGMENT_QUERY, {"nin": nin})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+
+    assert body["data"]["patient"] == {
+        "medications": {"status": "COMPLETE"},
+        "labResults": {"status": "COMPLETE"},
+    }
+    # Started only after the core record's answer, they would add a second delay (~400 ms).
+    assert elapsed_ms < 1.6 * DELAY_MS, f"{elapsed_ms:.0f} ms: fragments were not prefetched"
