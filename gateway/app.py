@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
@@ -44,7 +45,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
             raise_for_status=False,
         ) as session:
-            yield {"clients": SourceClients.build(settings, session)}
+            clients = SourceClients.build(settings, session)
+            # Everything allocated so far (modules, schema, clients) lives as long as the process:
+            # keep it out of the cyclic collector's full passes, which otherwise walk ~200,000
+            # objects and stall every request in flight for a noticeable fraction of a second.
+            gc.collect()
+            gc.freeze()
+            yield {"clients": clients}
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

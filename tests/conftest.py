@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.context import Context
-from gateway.schema import build_schema
+from gateway.schema import schema
 from gateway.settings import Settings, SourceSettings, SourcesSettings
 from mocks.population import Population
 from mocks.runner import MockRegistries
@@ -31,21 +32,46 @@ TEST_TIMEOUT_S = 0.8
 TEST_PAGE_SIZE = 5
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After collection imported everything, take it out of the garbage collector's reach.
+
+    A full collection walks every tracked object; without this, one walks the ~200,000 objects of
+    strawberry, graphql-core, pydantic and fhir.resources and stalls the event loop long enough
+    to trip the short upstream timeouts the fault tests use.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def population() -> Population:
     """The seeded synthetic population every mock serves."""
-    return Population(seed=2026, size=300)
+    # A small record cache keeps the live heap, and so the garbage collector's pauses, small:
+    # a full collection over a million cached FHIR objects stalls the event loop for ~1 s.
+    return Population(seed=2026, size=300, cache_size=32)
+
+
+@pytest.fixture(scope="session")
+async def shared_registries(population: Population) -> AsyncIterator[MockRegistries]:
+    """All six mock registries on ephemeral ports, started once for the whole run."""
+    async with MockRegistries(population, ports=dict.fromkeys(Source, 0)) as mocks:
+        yield mocks
 
 
 @pytest.fixture
-async def registries(population: Population) -> AsyncIterator[MockRegistries]:
-    """All six mock registries, on ephemeral ports, fresh (no faults, zero counts) per test."""
-    mocks = MockRegistries(population, ports=dict.fromkeys(Source, 0))
-    await mocks.start()
-    try:
-        yield mocks
-    finally:
-        await mocks.stop()
+async def registries(shared_registries: MockRegistries) -> AsyncIterator[MockRegistries]:
+    """The mock registries, as good as new for each test: no fault, no latency, zero counts."""
+
+    async def reset() -> None:
+        # Clearing also releases requests still hanging under a test's fault.
+        await shared_registries.clear_fault()
+        for source in shared_registries.sources:
+            shared_registries.set_latency(source, 0)
+        shared_registries.reset_stats()
+
+    await reset()
+    yield shared_registries
+    await reset()
 
 
 def settings_for(registries: MockRegistries, **source_overrides: Any) -> Settings:
@@ -66,10 +92,16 @@ def settings_for(registries: MockRegistries, **source_overrides: Any) -> Setting
     return Settings(sources=sources, graphiql=True)
 
 
-@pytest.fixture
-def settings(registries: MockRegistries) -> Settings:
+@pytest.fixture(scope="session")
+def shared_settings(shared_registries: MockRegistries) -> Settings:
     """Gateway settings for the running mocks."""
-    return settings_for(registries)
+    return settings_for(shared_registries)
+
+
+@pytest.fixture
+def settings(shared_settings: Settings, registries: MockRegistries) -> Settings:
+    """Gateway settings for the running mocks (which this test gets fresh)."""
+    return shared_settings
 
 
 @dataclass
@@ -81,17 +113,22 @@ class SchemaRunner:
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """``{"data": ..., "errors": [...formatted]}``, as the HTTP layer would return it."""
-        schema = build_schema(self.settings.operation_cache_size)
         context = Context(request_id="test", settings=self.settings, clients=self.clients)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
 
 
-@pytest.fixture
-async def runner(settings: Settings) -> AsyncIterator[SchemaRunner]:
-    """A schema-level runner over the mocks."""
+@pytest.fixture(scope="session")
+async def shared_runner(shared_settings: Settings) -> AsyncIterator[SchemaRunner]:
+    """A schema-level runner over the mocks, with one HTTP session for the run."""
     async with aiohttp.ClientSession() as session:
-        yield SchemaRunner(settings, SourceClients.build(settings, session))
+        yield SchemaRunner(shared_settings, SourceClients.build(shared_settings, session))
+
+
+@pytest.fixture
+def runner(shared_runner: SchemaRunner, registries: MockRegistries) -> SchemaRunner:
+    """A schema-level runner over the mocks (which this test gets fresh)."""
+    return shared_runner
 
 
 @dataclass
@@ -136,11 +173,17 @@ async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
         await task
 
 
-@pytest.fixture
-async def gateway(settings: Settings) -> AsyncIterator[GatewayServer]:
-    """The gateway over HTTP, in front of the mocks."""
-    async with serve(settings) as server:
+@pytest.fixture(scope="session")
+async def shared_gateway(shared_settings: Settings) -> AsyncIterator[GatewayServer]:
+    """The gateway over HTTP in front of the mocks, started once for the run."""
+    async with serve(shared_settings) as server:
         yield server
+
+
+@pytest.fixture
+def gateway(shared_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
+    """The gateway over HTTP, in front of mocks this test gets fresh."""
+    return shared_gateway
 
 
 def strip_timing(value: Any) -> Any:

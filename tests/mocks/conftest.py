@@ -13,7 +13,7 @@ from mocks import EPHEMERAL_PORTS, MockRegistries, Population
 @pytest.fixture(scope="session")
 def population() -> Population:
     """The default demo population (seed 2026, 1,000 patients), shared: records are read-only."""
-    return Population()
+    return Population(cache_size=32)  # a small cache: see tests/conftest.py
 
 
 @pytest.fixture
