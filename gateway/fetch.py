@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -75,31 +75,27 @@ async def timed(source: str, resource_type: str, run: Awaitable[Page[T]]) -> Fet
 
 
 class RequestFetches:
-    """The searches started for one request, keyed by what they fetch."""
+    """The searches started for one request, keyed by source, resource type and patient."""
 
     def __init__(self) -> None:
-        self._tasks: dict[Hashable, asyncio.Task[Any]] = {}
+        self._tasks: dict[tuple[str, str, str], asyncio.Task[Any]] = {}
 
-    def start(
-        self, key: Hashable, run: Callable[[], Awaitable[Fetched[T]]]
+    def search(
+        self, source: str, resource_type: str, patient: str, run: Callable[[], Awaitable[Page[T]]]
     ) -> asyncio.Task[Fetched[T]]:
-        """The task for ``key``, started now unless an earlier call started it."""
+        """Start the search of ``resource_type`` at ``source`` for ``patient``, or join the one
+        this request already started."""
+        key = (source, resource_type, patient)
         task = self._tasks.get(key)
         if task is None:
-            task = asyncio.ensure_future(run())
+            task = asyncio.ensure_future(timed(source, resource_type, run()))
             self._tasks[key] = task
         return task
 
-    def search(
-        self, source: str, resource_type: str, key: str, run: Callable[[], Awaitable[Page[T]]]
-    ) -> asyncio.Task[Fetched[T]]:
-        """Start (or join) the search of ``resource_type`` at ``source`` for ``key`` (a patient)."""
-        return self.start((source, resource_type, key), lambda: timed(source, resource_type, run()))
-
-    async def outcomes(self) -> list[SearchOutcome]:
-        """Every search this request started, once all have finished, in start order."""
-        done = await asyncio.gather(*self._tasks.values())
-        return [fetched.outcome for fetched in done]
+    async def outcomes(self, patient: str) -> list[SearchOutcome]:
+        """Every search started for ``patient``, once all have finished, in start order."""
+        tasks = [task for key, task in self._tasks.items() if key[2] == patient]
+        return [fetched.outcome for fetched in await asyncio.gather(*tasks)]
 
     async def aclose(self) -> None:
         """Cancel what no resolver awaited (a null parent, an error), so none outlives it."""

@@ -196,7 +196,8 @@ def _add_prescription(
         add_medication_dispense(builder, drug, request, moment, shop)
 
 
-def _department_fits(department: str, age: int, gender: str) -> bool:
+def department_fits(department: str, age: int, gender: str) -> bool:
+    """Whether a patient of this age and gender is seen at ``department``."""
     if department == "Barne- og ungdomsklinikken":
         return age < 18
     if department == "Kvinneklinikken":
@@ -228,7 +229,7 @@ def add_visits(
             else rng.choice(list(HOSPITALS.values()))
         )
         age = age_on(life.birth, start.date())
-        departments = [d for d in hospital.departments if _department_fits(d, age, person.gender)]
+        departments = [d for d in hospital.departments if department_fits(d, age, person.gender)]
         department = rng.choice(departments or hospital.departments)
         encounter_class = rng.choices(_ENCOUNTER_CLASSES, weights=_ENCOUNTER_CLASS_WEIGHTS)[0]
         if department == "Akuttmottak":

@@ -21,8 +21,9 @@ from mocks.clinical_codes import (
 from mocks.core_resources import Person
 from mocks.datatypes import SYSTEM_SNOMED, Resource, concept, quantity
 from mocks.document_content import PDF, TEXT_PLAIN, render_pdf, render_text
-from mocks.generate_registries import Visit
+from mocks.generate_registries import Visit, department_fits
 from mocks.medicines import Drug
+from mocks.numbering import age_on
 from mocks.record import RecordBuilder
 from mocks.registry_resources import ObservationValue, add_document, add_lab_report
 from mocks.timeline import Lifetime
@@ -64,8 +65,10 @@ def add_documents(
                 visit.end + dt.timedelta(days=rng.randint(0, 3)), life.end - dt.timedelta(hours=1)
             )
         else:
-            hospital, department = local, rng.choice(local.departments)
             when = life.moment(rng, life.years_back(10))
+            age = age_on(person.birth_date, when.date())
+            fitting = [d for d in local.departments if department_fits(d, age, person.gender)]
+            hospital, department = local, rng.choice(fitting or local.departments)
         add_document_with_content(
             builder, rng, person, type_code, when, hospital=hospital, department=department
         )

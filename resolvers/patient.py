@@ -106,7 +106,7 @@ class Patient:
         "have finished."
     )
     async def sources(self, info: Info[Context, None]) -> list[SourceOutcome]:
-        return [SourceOutcome.of(o) for o in await info.context.fetches.outcomes()]
+        return [SourceOutcome.of(o) for o in await info.context.fetches.outcomes(self._nin.value)]
 
 
 def _selected_names(info: Info[Context, None]) -> set[str]:

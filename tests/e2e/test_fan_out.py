@@ -126,3 +126,23 @@ async def test_registries_selected_through_fragments_are_asked_at_once_with_the_
     }
     # Started only after the core record's answer, they would add a second delay (~400 ms).
     assert elapsed_ms < 1.6 * DELAY_MS, f"{elapsed_ms:.0f} ms: fragments were not prefetched"
+
+
+async def test_two_patients_in_one_query_each_report_only_their_own_searches(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    body = await gateway.graphql(
+        """query($a: NationalIdentityNumber!, $b: NationalIdentityNumber!) {
+          a: patient(nin: $a) { nin medications { status } sources { resourceType entries } }
+          b: patient(nin: $b) { nin sources { resourceType } }
+        }""",
+        {"a": PATIENT, "b": fixture("minimal").nin},
+    )
+    a, b = body["data"]["a"], body["data"]["b"]
+    assert {s["resourceType"] for s in a["sources"]} == {
+        "Patient",
+        "MedicationRequest",
+        "MedicationDispense",
+    }
+    assert [s["resourceType"] for s in b["sources"]] == ["Patient"]
+    assert registries.stats(Source.CORE_RECORD).by_resource_type == {"Patient": 2}
