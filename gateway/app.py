@@ -47,8 +47,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ) as session:
             clients = SourceClients.build(settings, session)
             # Everything allocated so far (modules, schema, clients) lives as long as the process:
-            # keep it out of the cyclic collector's full passes, which otherwise walk ~200,000
-            # objects and stall every request in flight for a noticeable fraction of a second.
+            # keep it out of the cyclic collector's full passes. Measured here: a full pass over
+            # the ~71,000 objects left after start takes ~70 ms, a stall for every request in
+            # flight; after the freeze it walks only what requests leave behind.
             gc.collect()
             gc.freeze()
             yield {"clients": clients}
