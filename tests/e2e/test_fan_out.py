@@ -91,6 +91,7 @@ async def test_an_invalid_literal_identity_number_is_refused_too(
 ) -> None:
     body = await gateway.graphql('{ patient(nin: "12834122056") { nin } }')
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "12834122056" not in body["errors"][0]["message"], "the number is not echoed back"
     assert all(registries.stats(source).total == 0 for source in Source)
 
 
