@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from importlib.metadata import version
 from typing import TypedDict
 
 import aiohttp
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         async with aiohttp.ClientSession(
             connector=connector,
+            # Registries see who calls them; no patient data ever goes in a header.
+            headers={"User-Agent": f"summary-gateway/{version('summary-gateway')}"},
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
             raise_for_status=False,
         ) as session:
