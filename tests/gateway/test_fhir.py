@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,7 +17,9 @@ from gateway.settings import SourceSettings
 Handler = Callable[[web.Request], Any]
 
 
-async def _serve(handler: Handler) -> tuple[web.AppRunner, str]:
+@contextlib.asynccontextmanager
+async def _serving(handler: Handler) -> AsyncIterator[str]:
+    """A real HTTP server answering every ``/fhir/...`` GET with ``handler``; yields its URL."""
     app = web.Application()
     app.router.add_get("/fhir/{tail:.*}", handler)
     runner = web.AppRunner(app)
@@ -24,7 +27,10 @@ async def _serve(handler: Handler) -> tuple[web.AppRunner, str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/fhir"
+    try:
+        yield f"http://127.0.0.1:{port}/fhir"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -56,20 +62,16 @@ async def test_a_next_link_to_another_origin_is_refused_without_following_it(
         elsewhere_hits.append(request.path_qs)
         return web.json_response(_bundle(1))
 
-    other, other_url = await _serve(elsewhere)
+    async with _serving(elsewhere) as other_url:
 
-    async def registry(request: web.Request) -> web.Response:
-        return web.json_response(_bundle(1, f"{other_url}/Encounter?page=2"))
+        async def registry(request: web.Request) -> web.Response:
+            return web.json_response(_bundle(1, f"{other_url}/Encounter?page=2"))
 
-    runner, url = await _serve(registry)
-    try:
-        fhir = FhirSource("visit_history", SourceSettings(base_url=url), session)
-        with pytest.raises(SourceBadResponse, match="outside the source"):
-            await fhir.search("Encounter", [("subject:identifier", "x|1")])
-        assert elsewhere_hits == [], "the identity number never left for another host"
-    finally:
-        await runner.cleanup()
-        await other.cleanup()
+        async with _serving(registry) as url:
+            fhir = FhirSource("visit_history", SourceSettings(base_url=url), session)
+            with pytest.raises(SourceBadResponse, match="outside the source"):
+                await fhir.search("Encounter", [("subject:identifier", "x|1")])
+    assert elsewhere_hits == [], "the identity number never left for another host"
 
 
 async def test_paging_stops_at_the_page_cap_and_says_truncated(
@@ -83,14 +85,11 @@ async def test_paging_stops_at_the_page_cap_and_says_truncated(
         base = f"{request.url.origin()}/fhir/Encounter"
         return web.json_response(_bundle(2, f"{base}?page={page + 1}"))
 
-    runner, url = await _serve(registry)
-    try:
+    async with _serving(registry) as url:
         fhir = FhirSource("visit_history", SourceSettings(base_url=url, max_pages=3), session)
         result = await fhir.search("Encounter", [])
         assert (len(result.matches), result.pages, result.truncated) == (6, 3, True)
         assert pages_served == ["1", "2", "3"]
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(
@@ -108,14 +107,11 @@ async def test_http_errors_are_translated_at_the_boundary(
     async def registry(request: web.Request) -> web.Response:
         return web.json_response({"resourceType": "OperationOutcome"}, status=status)
 
-    runner, url = await _serve(registry)
-    try:
+    async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(error) as raised:
             await fhir.search("DocumentReference", [("subject:identifier", "x|12834122055")])
         assert "12834122055" not in str(raised.value), "messages never carry the identifier"
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_bundle_whose_entries_are_not_resources_is_a_bad_response(
@@ -124,13 +120,10 @@ async def test_a_bundle_whose_entries_are_not_resources_is_a_bad_response(
     async def registry(request: web.Request) -> web.Response:
         return web.json_response({"resourceType": "Bundle", "entry": [{"resource": "nope"}]})
 
-    runner, url = await _serve(registry)
-    try:
+    async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse):
             await fhir.search("DocumentReference", [])
-    finally:
-        await runner.cleanup()
 
 
 async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
@@ -139,10 +132,7 @@ async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
     async def registry(request: web.Request) -> web.Response:
         return web.json_response(_bundle(1))
 
-    runner, url = await _serve(registry)
-    try:
+    async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse, match="unusable FHIR"):
             await fhir.fetch("Encounter", [], lambda result: result.matches[0]["missing"])
-    finally:
-        await runner.cleanup()
