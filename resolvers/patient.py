@@ -102,8 +102,8 @@ class Patient:
         return await own_registrations.own_registrations_section(info.context, self._nin)
 
     @strawberry.field(
-        description="Every upstream search made for this request and how it went, once all "
-        "have finished."
+        description="Every upstream search made for this patient in this request and how it went,"
+        " once all have finished."
     )
     async def sources(self, info: Info[Context, None]) -> list[SourceOutcome]:
         return [SourceOutcome.of(o) for o in await info.context.fetches.outcomes(self._nin.value)]
