@@ -27,6 +27,24 @@ def _free_port() -> int:
         return port
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port_run(length: int) -> int:
+    """The first of ``length`` consecutive ports that are all free now."""
+    for _ in range(50):
+        base = _free_port()
+        if all(_bindable(base + i) for i in range(length)):
+            return base
+    raise AssertionError(f"found no {length} consecutive free ports")
+
+
 def test_fixtures_prints_every_fixture_patient_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fixtures"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -98,7 +116,7 @@ async def test_serve_with_every_source_configured_starts_no_mocks_and_answers(
 
 
 async def test_mocks_command_serves_six_registries_on_consecutive_ports() -> None:
-    base = _free_port()
+    base = _free_port_run(6)
     ports = [base + i for i in range(6)]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
