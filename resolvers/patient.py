@@ -115,7 +115,7 @@ def _selected_names(info: Info[Context, None]) -> set[str]:
     Walks graphql-core's AST one level deep: strawberry's ``selected_fields`` converts the whole
     nested selection (hundreds of nodes for a summary) on every request.
     """
-    raw = info._raw_info
+    raw = info._raw_info  # graphql-core's GraphQLResolveInfo, which strawberry wraps
     names: set[str] = set()
     pending: list[SelectionNode] = [
         selection

@@ -16,6 +16,7 @@ from gateway.fetch import Fetched
 from gateway.fhir import first, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Code, HealthPersonnel, code, health_personnel, note
+from resolvers.core_record import shared_searches
 from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.CORE_RECORD
@@ -224,10 +225,10 @@ def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Task[Fet
     key = nin.value
     return [
         ctx.fetches.search(SOURCE.value, "AllergyIntolerance", key, lambda: core.allergies(nin)),
-        ctx.fetches.search(SOURCE.value, "Condition", key, lambda: core.conditions(nin)),
+        shared_searches.conditions(ctx, nin),
         ctx.fetches.search(SOURCE.value, "Procedure", key, lambda: core.treatments(nin)),
         ctx.fetches.search(SOURCE.value, "DeviceUseStatement", key, lambda: core.implants(nin)),
-        ctx.fetches.search(SOURCE.value, "Flag", key, lambda: core.flags(nin)),
+        shared_searches.flags(ctx, nin),
     ]
 
 

@@ -13,6 +13,7 @@ from gateway.context import Context
 from gateway.fetch import Fetched
 from gateway.fhir import first, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
+from resolvers.core_record import shared_searches
 from resolvers.core_record.demographics import CorePatient, Language
 from resolvers.core_record.demographics import prefetch as prefetch_patient
 from resolvers.section import Section, SourceName, count, section_fields
@@ -121,8 +122,8 @@ def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Task[Fet
     return [
         prefetch_patient(ctx, nin),
         ctx.fetches.search(SOURCE.value, "RelatedPerson", key, lambda: core.next_of_kin(nin)),
-        ctx.fetches.search(SOURCE.value, "Condition", key, lambda: core.conditions(nin)),
-        ctx.fetches.search(SOURCE.value, "Flag", key, lambda: core.flags(nin)),
+        shared_searches.conditions(ctx, nin),
+        shared_searches.flags(ctx, nin),
     ]
 
 
