@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint typecheck schema lock clean
 
 demo: $(VENV)/.runtime
-	$(BIN)/summary-gateway serve
+	GATEWAY_AUTH__DEV_ISSUER=true $(BIN)/summary-gateway serve
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -46,6 +46,26 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql", help="'-' for stdout")
+
+    token = commands.add_parser(
+        "token", help="print a demo token from the local development issuer (demo only)"
+    )
+    token.add_argument("--list", action="store_true", help="list the personas")
+    token.add_argument("--persona", help="whose token to print (see --list)")
+    token.add_argument("--purpose", help="purpose of use instead of the persona's default")
+    token.add_argument("--basis", help="access basis instead of the persona's default")
+    token.add_argument("--reason", help="break-the-glass reason (with --purpose BTG)")
+    token.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
+
+    audit = commands.add_parser("audit", help="check the access log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="walk the hash chain; exit 1 naming the first broken record"
+    )
+    verify.add_argument(
+        "--anchor", help="SEQ:HASH from an earlier `audit head`: also check that record"
+    )
+    audit_commands.add_parser("head", help="print the chain head (SEQ:HASH) to keep as an anchor")
     return parser
 
 
@@ -57,7 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fixtures()
     if command == "export-schema":
         return _export_schema(args.path)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"summary-gateway: invalid settings: {exc}", file=sys.stderr)
+        return 1
+    if command == "token":
+        return _token(settings, args)
+    if command == "audit":
+        from gateway.audit_cli import run_audit_command
+
+        return run_audit_command(settings, args.audit_command, getattr(args, "anchor", None))
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -119,6 +149,12 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
     host = host or settings.host
     port = port if port is not None else settings.port
+    try:
+        settings.require_auth()
+        settings.require_safe_bind(host)
+    except ConfigurationError as exc:
+        print(f"summary-gateway: {exc.message}", file=sys.stderr)
+        return 1
 
     async def run() -> None:
         async with _demo_mocks(settings) as resolved:
@@ -199,6 +235,32 @@ async def _demo_mocks(settings: Settings) -> AsyncIterator[Settings]:
         await registries.stop()
 
 
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.dev_issuer import DevIssuer
+    from mocks.personas import TOKEN_PERSONAS, token_persona
+
+    if args.list or not args.persona:
+        for persona in TOKEN_PERSONAS:
+            print(f"{persona.key:<22} {persona.description}")
+        if not args.list:
+            print("\nsummary-gateway token --persona NAME prints that persona's token.")
+        return 0
+    try:
+        persona = token_persona(args.persona)
+    except KeyError:
+        print(f"summary-gateway: no persona {args.persona!r}; see --list", file=sys.stderr)
+        return 1
+    claims = dict(persona.claims)
+    for option, claim in (("purpose", "purpose_of_use"), ("basis", "access_basis")):
+        if getattr(args, option):
+            claims[claim] = getattr(args, option).upper()
+    if args.reason:
+        claims["btg_reason"] = args.reason
+    issuer = DevIssuer(settings.data_dir)
+    print(issuer.token(claims, lifetime_s=args.minutes * 60))
+    return 0
+
+
 def _print_welcome(host: str, port: int, settings: Settings) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/graphql"
@@ -208,6 +270,10 @@ def _print_welcome(host: str, port: int, settings: Settings) -> None:
         "  Open it in a browser: GraphiQL opens with the whole summary query",
         "  (resolvers/summary.graphql) for a fixture patient. Press Run.",
         "  Fixture patients: summary-gateway fixtures",
+        "  Every request needs a token. In another terminal:",
+        "    .venv/bin/summary-gateway token --persona home-care-nurse",
+        "  and paste it into GraphiQL's Headers tab as",
+        '    {"Authorization": "Bearer <token>"}   (personas: token --list)',
         "  Sources:",
         *(f"    {name:<14} {source.base_url}" for name, source in settings.sources.items()),
         "",

@@ -5,18 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gateway.actor import Actor, StatedAccess
+from gateway.audit.trail import AuditTrail
 from gateway.fetch import RequestFetches
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
+    from gateway.audit.writer import AuditWriter
     from resolvers.clients import SourceClients
 
 
 @dataclass(slots=True)
 class Context:
-    """Built for each request by ``gateway/http.py``; resolvers take ``Info[Context, None]``."""
+    """Built for each request by ``gateway/http.py``; resolvers take ``Info[Context, None]``.
+
+    ``actor`` is always an authenticated caller: the HTTP view answers 401 before a context
+    exists for anyone else. ``audit`` gathers the request's access-log events, which the
+    ``WriteAccessLog`` extension makes durable through ``audit_writer`` before the answer leaves.
+    """
 
     request_id: str
     settings: Settings
     clients: SourceClients
+    actor: Actor
+    stated: StatedAccess
+    audit_writer: AuditWriter
+    audit: AuditTrail = field(init=False)
     fetches: RequestFetches = field(default_factory=RequestFetches)
+
+    def __post_init__(self) -> None:
+        self.audit = AuditTrail(self.actor, self.stated, self.request_id)

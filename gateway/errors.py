@@ -3,6 +3,10 @@
     GatewayError                      (code: INTERNAL_SERVER_ERROR)
     ├── BadUserInput                  BAD_USER_INPUT       the request itself is wrong
     ├── ConfigurationError            (never reaches a client: raised at start)
+    ├── AccessLogUnavailable          AUDIT_UNAVAILABLE    the access log cannot be written or
+    │                                                      read: no patient data goes out
+    ├── Unauthenticated               UNAUTHENTICATED      (gateway/auth.py) no valid token: 401
+    ├── AccessDenied                  FORBIDDEN, RESTRICTED, BLOCKED, RESERVED (gateway/policy.py)
     └── SourceError                   one upstream registry failed us
         ├── SourceUnavailable         SOURCE_UNAVAILABLE   refused, reset, HTTP 5xx / 429
         ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
@@ -49,6 +53,12 @@ class ConfigurationError(GatewayError):
     """The settings cannot work; raised at start so the process never serves with them."""
 
     code = "CONFIGURATION_ERROR"
+
+
+class AccessLogUnavailable(GatewayError):
+    """The access log could not be written (or read): the request fails closed."""
+
+    code = "AUDIT_UNAVAILABLE"
 
 
 class SourceError(GatewayError):

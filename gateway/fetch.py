@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from gateway.errors import SourceError
+from gateway.errors import GatewayError, SourceError
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ class SearchOutcome:
     pages: int
     truncated: bool
     entries: int
-    error: SourceError | None
+    error: GatewayError | None  # a SourceError, or the policy's denial for a withheld section
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +78,11 @@ class RequestFetches:
     """The searches started for one request, keyed by source, resource type and patient."""
 
     def __init__(self) -> None:
-        self._tasks: dict[tuple[str, str, str], asyncio.Task[Any]] = {}
+        self._tasks: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
 
     def search(
         self, source: str, resource_type: str, patient: str, run: Callable[[], Awaitable[Page[T]]]
-    ) -> asyncio.Task[Fetched[T]]:
+    ) -> asyncio.Future[Fetched[T]]:
         """Start the search of ``resource_type`` at ``source`` for ``patient``, or join the one
         this request already started."""
         key = (source, resource_type, patient)
@@ -103,3 +103,23 @@ class RequestFetches:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+class DeniedFetches(RequestFetches):
+    """Stands in for a request's fetches when a section is withheld: every search "fails" with
+    the policy's denial at once, and nothing is sent upstream."""
+
+    def __init__(self, denial: GatewayError) -> None:
+        super().__init__()
+        self._denial = denial
+
+    def search(
+        self, source: str, resource_type: str, patient: str, run: Callable[[], Awaitable[Page[T]]]
+    ) -> asyncio.Future[Fetched[T]]:
+        """A finished search whose error is the denial; ``run`` is never called."""
+        outcome = SearchOutcome(
+            source, resource_type, dt.datetime.now(dt.UTC), 0.0, 0, False, 0, self._denial
+        )
+        future: asyncio.Future[Fetched[T]] = asyncio.get_running_loop().create_future()
+        future.set_result(Fetched(None, outcome))
+        return future

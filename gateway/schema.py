@@ -12,10 +12,11 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
+from gateway.audit.store import AuditUnavailable
 from gateway.context import Context
-from gateway.errors import BadUserInput, GatewayError
+from gateway.errors import AccessLogUnavailable, BadUserInput, GatewayError
 from gateway.scalars import SCALAR_OVERRIDES
-from resolvers.patient import Query
+from resolvers.query import Query
 
 
 class CloseFetches(SchemaExtension):
@@ -26,6 +27,28 @@ class CloseFetches(SchemaExtension):
         context = self.execution_context.context
         if isinstance(context, Context):
             await context.fetches.aclose()
+
+
+class WriteAccessLog(SchemaExtension):
+    """Makes the request's access-log events durable before its answer can leave.
+
+    Runs after execution: if the write fails, the exception replaces the whole result, so the
+    client gets ``AUDIT_UNAVAILABLE`` and ``data: null``, never patient data that is not on
+    record. Listed before ``CloseFetches`` so that it exits after it.
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if not isinstance(context, Context):
+            raise AccessLogUnavailable("no access log for this request")
+        trail = context.audit
+        try:
+            await context.audit_writer.commit(trail.events, trail.alerts())
+        except AuditUnavailable as exc:
+            raise AccessLogUnavailable(
+                "the access log cannot be written right now, so no patient data is returned"
+            ) from exc
 
 
 log = logging.getLogger("gateway.errors")
@@ -84,6 +107,7 @@ def build_schema(operation_cache_size: int = 1000) -> GatewaySchema:
         extensions=[
             functools.partial(ParserCache, maxsize=operation_cache_size),
             functools.partial(ValidationCache, maxsize=operation_cache_size),
+            WriteAccessLog,
             CloseFetches,
         ],
     )

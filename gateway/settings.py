@@ -8,7 +8,10 @@ source that has none.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import ipaddress
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import ConfigurationError
@@ -73,6 +76,77 @@ class DemoSettings(BaseModel):
     latency_ms: int = Field(default=0, ge=0, description="Added to every mock response.")
 
 
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+"""The only JWS algorithms a token may use: symmetric (HS*) and ``none`` can never be allowed."""
+
+
+class IssuerSettings(BaseModel):
+    """One trusted OpenID Connect issuer (HelseID in production)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(
+        description="The exact `iss` of its tokens, e.g. https://helseid-sts.nhn.no"
+    )
+    jwks_url: str = Field(description="Where its signing keys are published (JWKS).")
+    audience: str = Field(description="The `aud` its tokens must carry for this gateway.")
+    algorithms: tuple[str, ...] = Field(
+        default=("RS256", "PS256", "ES256"), description="Accepted JWS algorithms."
+    )
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        refused = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if refused or not value:
+            raise ValueError(f"only asymmetric algorithms are allowed, not {refused or 'none'}")
+        return value
+
+
+class AuthSettings(BaseModel):
+    """Who may call: trusted issuers, or (for the demo only) the local development issuer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuers: tuple[IssuerSettings, ...] = Field(
+        default=(), description="Trusted issuers; JSON list in GATEWAY_AUTH__ISSUERS."
+    )
+    dev_issuer: bool = Field(
+        default=False,
+        description="Trust the local development issuer (`summary-gateway token`). Demo only: "
+        "refused together with any other issuer and on a non-loopback host.",
+    )
+    leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
+    jwks_cache_s: int = Field(default=3600, ge=1, description="How long a fetched JWKS is used.")
+    jwks_refetch_min_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Least time between two refetches for an unknown `kid`: bogus tokens must "
+        "not make us hammer the issuer.",
+    )
+    jwks_timeout_s: float = Field(default=3.0, gt=0, description="Timeout of one JWKS fetch.")
+
+
+class AuditSettings(BaseModel):
+    """The access log: SQLite in the data directory, or PostgreSQL when a DSN is set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    postgres_dsn: SecretStr | None = Field(
+        default=None, description="postgresql://user@host/db; unset: SQLite in data_dir."
+    )
+    postgres_schema: str = Field(
+        default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema of the tables."
+    )
+    sqlite_file: str = Field(default="audit.sqlite3", description="File name inside data_dir.")
+    max_batch: int = Field(
+        default=500, ge=1, description="Most events written in one group commit."
+    )
+    write_timeout_s: float = Field(
+        default=5.0, gt=0, description="A commit slower than this fails its requests closed."
+    )
+
+
 class Settings(BaseSettings):
     """Everything the gateway can be told. Tests construct it; production reads the environment."""
 
@@ -98,6 +172,44 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Parsed and validated documents kept in memory."
     )
     log_level: str = Field(default="INFO")
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where local state lives: the SQLite access log, the development issuer's key.",
+    )
+    auth: AuthSettings = AuthSettings()
+    audit: AuditSettings = AuditSettings()
+
+    @model_validator(mode="after")
+    def _dev_issuer_stays_a_demo(self) -> Settings:
+        # The development issuer signs tokens for anyone who can read a file on this host. It can
+        # never share a process with a real issuer, nor listen beyond this machine.
+        if self.auth.dev_issuer and self.auth.issuers:
+            raise ValueError(
+                "auth.dev_issuer cannot be combined with auth.issuers: the development issuer "
+                "is for the demo only"
+            )
+        if self.auth.dev_issuer and not _is_loopback(self.host):
+            raise ValueError(
+                f"auth.dev_issuer is refused on host {self.host!r}: the development issuer only "
+                "serves a gateway bound to a loopback address"
+            )
+        return self
+
+    def require_safe_bind(self, host: str) -> None:
+        """Raise ConfigurationError when the development issuer would serve beyond loopback."""
+        if self.auth.dev_issuer and not _is_loopback(host):
+            raise ConfigurationError(
+                f"auth.dev_issuer is refused on host {host!r}: the development issuer only "
+                "serves a gateway bound to a loopback address"
+            )
+
+    def require_auth(self) -> None:
+        """Raise ConfigurationError when no caller could ever be authenticated."""
+        if not self.auth.issuers and not self.auth.dev_issuer:
+            raise ConfigurationError(
+                "no token issuer is configured: set GATEWAY_AUTH__ISSUERS (production) or "
+                "GATEWAY_AUTH__DEV_ISSUER=true (the local demo; `make demo` does this)"
+            )
 
     def require_source_urls(self) -> None:
         """Raise ConfigurationError when a source has no base URL (no mock was started for it)."""
@@ -118,3 +230,12 @@ class Settings(BaseSettings):
             }
         )
         return self.model_copy(update={"sources": sources})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

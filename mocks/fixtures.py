@@ -79,6 +79,26 @@ PERSONAS = (
         "990751161",
         "Regular GP (fastlege) of the home-care-elderly patient.",
     ),
+    Persona(
+        "nursing-home-doctor",
+        "9144903",
+        "Nora",
+        "Lie",
+        "LE",
+        "Lillehammer kommune, Søre Ål sykehjem",
+        "974627844",
+        "Nursing-home doctor (sykehjemslege) seeing newly admitted residents.",
+    ),
+    Persona(
+        "pharmacist",
+        "9144904",
+        "Petter",
+        "Dahl",
+        "FA1",
+        "Apotek 1 Lillehammer",
+        "984661185",
+        "Pharmacist (provisorfarmasøyt): medications and critical information, with consent.",
+    ),
 )
 
 FIXTURES = (

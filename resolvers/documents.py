@@ -99,7 +99,7 @@ class DocumentsClient:
 
 def prefetch(
     ctx: Context, nin: NationalIdentityNumber
-) -> tuple[asyncio.Task[Fetched[list[Document]]]]:
+) -> tuple[asyncio.Future[Fetched[list[Document]]]]:
     """Start (or join) this request's search for the documents section."""
     client = ctx.clients.documents
     return (

@@ -119,7 +119,7 @@ class GpRegistryClient:
 
 def prefetch(
     ctx: Context, nin: NationalIdentityNumber
-) -> tuple[asyncio.Task[Fetched[RegularGp | None]]]:
+) -> tuple[asyncio.Future[Fetched[RegularGp | None]]]:
     """Start (or join) this request's search for the GP section."""
     client = ctx.clients.gp_registry
     return (

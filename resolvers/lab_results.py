@@ -159,7 +159,7 @@ class LabResultsClient:
 
 def prefetch(
     ctx: Context, nin: NationalIdentityNumber
-) -> tuple[asyncio.Task[Fetched[list[LabReport]]]]:
+) -> tuple[asyncio.Future[Fetched[list[LabReport]]]]:
     """Start (or join) this request's search for the lab results section."""
     client = ctx.clients.lab_results
     return (

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from strawberry.types import Info
 
+from gateway import policy
+from gateway.audit.events import Outcome
 from gateway.context import Context
+from gateway.errors import GatewayError
+from gateway.fetch import DeniedFetches
 from gateway.identity import IdentityNumberKind, NationalIdentityNumber
+from gateway.policy import AccessDenied, PatientAccess
 from resolvers import documents as documents_source
 from resolvers import gp_registry, lab_results, prescriptions, visit_history
-from resolvers.core_record import critical_information, demographics, own_registrations
+from resolvers.core_record import critical_information, demographics, own_registrations, privacy
 from resolvers.core_record.critical_information import CriticalInformationSection
 from resolvers.core_record.demographics import DemographicsSection
 from resolvers.core_record.own_registrations import OwnRegistrationsSection
@@ -22,12 +28,14 @@ from resolvers.documents import DocumentsSection
 from resolvers.gp_registry import GeneralPractitionerSection
 from resolvers.lab_results import LabResultsSection
 from resolvers.prescriptions import MedicationsSection
-from resolvers.section import SourceOutcome
+from resolvers.section import Section, SectionStatus, SourceOutcome
 from resolvers.visit_history import VisitHistorySection
 
 IdentityNumberKindType = strawberry.enum(
     IdentityNumberKind, description="Which register issued an identity number."
 )
+
+S = TypeVar("S", bound=Section)
 
 # Which searches each Patient field needs, so that Query.patient can start them all at once.
 _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
@@ -47,6 +55,32 @@ _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
 )
 class Patient:
     _nin: strawberry.Private[NationalIdentityNumber]
+    _access: strawberry.Private[PatientAccess]
+
+    async def _open(
+        self,
+        info: Info[Context, None],
+        name: str,
+        build: Callable[[Context, NationalIdentityNumber], Awaitable[S]],
+    ) -> S:
+        """Build section ``name`` if the policy opened it, else withhold it; log either way."""
+        ctx = info.context
+        decision = self._access.section(name)
+        if decision.denial is not None:
+            ctx.audit.record(self._nin.value, name, Outcome.DENIED, decision.denial.code)
+            # The section's searches all answer with the denial, so nothing goes upstream.
+            withheld = copy.copy(ctx)
+            withheld.fetches = DeniedFetches(decision.denial)
+            return await build(withheld, self._nin)
+        section = await build(ctx, self._nin)
+        unavailable = section.status is SectionStatus.UNAVAILABLE
+        ctx.audit.record(
+            self._nin.value,
+            name,
+            Outcome.ERROR if unavailable else Outcome.GRANTED,
+            restricted_opened=decision.restricted_opened,
+        )
+        return section
 
     @strawberry.field(description="The identity number the summary was asked for.")
     def nin(self) -> NationalIdentityNumber:
@@ -66,40 +100,46 @@ class Patient:
 
     @strawberry.field(description="Name, birth date, gender and municipality (core record).")
     async def demographics(self, info: Info[Context, None]) -> DemographicsSection:
-        return await demographics.demographics_section(info.context, self._nin)
+        return await self._open(info, policy.DEMOGRAPHICS, demographics.demographics_section)
 
     @strawberry.field(
         description="Allergies and drug reactions, critical conditions, ongoing treatment, "
         "implants and other warnings (core record)."
     )
     async def critical_information(self, info: Info[Context, None]) -> CriticalInformationSection:
-        return await critical_information.critical_information_section(info.context, self._nin)
+        return await self._open(
+            info, policy.CRITICAL_INFORMATION, critical_information.critical_information_section
+        )
 
     @strawberry.field(description="Prescriptions and dispensings (Reseptformidleren).")
     async def medications(self, info: Info[Context, None]) -> MedicationsSection:
-        return await prescriptions.medications_section(info.context, self._nin)
+        return await self._open(info, policy.MEDICATIONS, prescriptions.medications_section)
 
     @strawberry.field(description="The regular GP (Fastlegeregisteret).")
     async def general_practitioner(self, info: Info[Context, None]) -> GeneralPractitionerSection:
-        return await gp_registry.general_practitioner_section(info.context, self._nin)
+        return await self._open(
+            info, policy.GENERAL_PRACTITIONER, gp_registry.general_practitioner_section
+        )
 
     @strawberry.field(description="Hospital visits since 2008, time and place only (NPR).")
     async def visit_history(self, info: Info[Context, None]) -> VisitHistorySection:
-        return await visit_history.visit_history_section(info.context, self._nin)
+        return await self._open(info, policy.VISIT_HISTORY, visit_history.visit_history_section)
 
     @strawberry.field(description="Epicrises, lab and imaging reports, referrals (metadata).")
     async def documents(self, info: Info[Context, None]) -> DocumentsSection:
-        return await documents_source.documents_section(info.context, self._nin)
+        return await self._open(info, policy.DOCUMENTS, documents_source.documents_section)
 
     @strawberry.field(description="Laboratory results, Covid-19 tests among them.")
     async def lab_results(self, info: Info[Context, None]) -> LabResultsSection:
-        return await lab_results.lab_results_section(info.context, self._nin)
+        return await self._open(info, policy.LAB_RESULTS, lab_results.lab_results_section)
 
     @strawberry.field(
         description="Next of kin, communication needs and self-reported diseases (core record)."
     )
     async def own_registrations(self, info: Info[Context, None]) -> OwnRegistrationsSection:
-        return await own_registrations.own_registrations_section(info.context, self._nin)
+        return await self._open(
+            info, policy.OWN_REGISTRATIONS, own_registrations.own_registrations_section
+        )
 
     @strawberry.field(
         description="Every upstream search made for this patient in this request and how it went,"
@@ -136,8 +176,8 @@ def _selected_names(info: Info[Context, None]) -> set[str]:
     return names
 
 
-@strawberry.type(description="Reading the summary care record.")
-class Query:
+@strawberry.type
+class PatientQuery:
     @strawberry.field(
         description="The summary of one patient. Null when the core record knows no patient "
         "with this number. Every registry the selection needs is asked at once."
@@ -151,14 +191,35 @@ class Query:
         ],
     ) -> Patient | None:
         ctx = info.context
-        wanted = _selected_names(info)
+        access = await _decide(ctx, nin)
         # The Patient search always runs: it decides whether there is a patient at all.
         existence = demographics.prefetch(ctx, nin)
-        for name in wanted:
+        for name in _selected_names(info):
             prefetch = _PREFETCH.get(name)
-            if prefetch is not None:
+            if prefetch is not None and access.section(name).denial is None:
                 prefetch(ctx, nin)
         fetched = await existence
         if fetched.outcome.error is None and fetched.value is None:
+            ctx.audit.record(nin.value, "patient", Outcome.GRANTED, "NOT_FOUND")
             return None
-        return Patient(_nin=nin)
+        ctx.audit.record(nin.value, "patient", Outcome.GRANTED)
+        return Patient(_nin=nin, _access=access)
+
+
+async def _decide(ctx: Context, nin: NationalIdentityNumber) -> PatientAccess:
+    """The policy's decision for this caller and patient, logged when it denies.
+
+    The caller's own rules are checked first, with no upstream call. Then the patient's privacy
+    settings are read: if they cannot be, nothing is shown (a restriction or block unknown is
+    not a restriction or block absent).
+    """
+    try:
+        policy.check_caller(ctx.actor, ctx.stated, nin.value)
+        settings = (await privacy.prefetch(ctx, nin)).unwrap()
+        return policy.decide(ctx.actor, ctx.stated, nin.value, settings)
+    except AccessDenied as denial:
+        ctx.audit.record(nin.value, "patient", Outcome.DENIED, denial.code)
+        raise
+    except GatewayError as error:
+        ctx.audit.record(nin.value, "patient", Outcome.ERROR, error.code)
+        raise

@@ -174,7 +174,7 @@ async def medications_section(ctx: Context, nin: NationalIdentityNumber) -> Medi
 
 def prefetch(
     ctx: Context, nin: NationalIdentityNumber
-) -> tuple[asyncio.Task[Fetched[list[Prescription]]], asyncio.Task[Fetched[list[Dispensing]]]]:
+) -> tuple[asyncio.Future[Fetched[list[Prescription]]], asyncio.Future[Fetched[list[Dispensing]]]]:
     """Start (or join) this request's searches for the medications section."""
     client = ctx.clients.prescriptions
     return (

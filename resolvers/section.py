@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 
 from gateway.fetch import Fetched, SearchOutcome
+from gateway.policy import AccessDenied, Restricted
 
 
 @strawberry.enum(
@@ -49,6 +50,16 @@ class SectionStatus(Enum):
         "UNAVAILABLE",
         description="The source could not be read: nothing here may be taken as 'none recorded'.",
     )
+    RESTRICTED = strawberry.enum_value(
+        "RESTRICTED",
+        description="The patient has restricted this section. It was not fetched; it opens "
+        "with the access basis CONSENT or EMERGENCY. Its lists are null with a RESTRICTED error.",
+    )
+    FORBIDDEN = strawberry.enum_value(
+        "FORBIDDEN",
+        description="Your role or authorisation does not include this section. It was not "
+        "fetched; its lists are null with a FORBIDDEN error.",
+    )
 
 
 @strawberry.enum(description="Why a section holds no entries.")
@@ -59,6 +70,11 @@ class EmptyReason(Enum):
     SOURCE_UNAVAILABLE = strawberry.enum_value(
         "SOURCE_UNAVAILABLE",
         description="Some or all of the source could not be read; the absence means nothing.",
+    )
+    WITHHELD = strawberry.enum_value(
+        "WITHHELD",
+        description="The section was withheld (status RESTRICTED or FORBIDDEN) and not fetched; "
+        "the absence means nothing.",
     )
 
 
@@ -108,7 +124,9 @@ class SourceOutcome:
 
 @strawberry.interface(description="What every section of the summary says about itself.")
 class Section:
-    status: SectionStatus = strawberry.field(description="Complete, partial or unavailable.")
+    status: SectionStatus = strawberry.field(
+        description="Complete, partial, unavailable, or withheld (restricted, forbidden)."
+    )
     empty_reason: EmptyReason | None = strawberry.field(
         description="Set only when the section holds no entries: why. Null when it has entries."
     )
@@ -128,6 +146,23 @@ def section_fields(
     source: SourceName, parts: Sequence[Fetched[Any]], entry_count: int
 ) -> dict[str, Any]:
     """The ``Section`` fields for a section built from ``parts`` holding ``entry_count`` entries."""
+    denial = next(
+        (p.outcome.error for p in parts if isinstance(p.outcome.error, AccessDenied)), None
+    )
+    if denial is not None:
+        withheld = (
+            SectionStatus.RESTRICTED
+            if isinstance(denial, Restricted)
+            else (SectionStatus.FORBIDDEN)
+        )
+        return {
+            "status": withheld,
+            "empty_reason": EmptyReason.WITHHELD,
+            "source": source,
+            "fetched_at": None,
+            "duration_ms": None,
+            "searches": [],
+        }
     failed = sum(1 for part in parts if part.outcome.error is not None)
     truncated = any(part.outcome.truncated for part in parts)
     if failed == len(parts):

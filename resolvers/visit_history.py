@@ -93,7 +93,7 @@ class VisitHistoryClient:
 
 def prefetch(
     ctx: Context, nin: NationalIdentityNumber
-) -> tuple[asyncio.Task[Fetched[list[Visit]]]]:
+) -> tuple[asyncio.Future[Fetched[list[Visit]]]]:
     """Start (or join) this request's search for the visit history."""
     client = ctx.clients.visit_history
     return (ctx.fetches.search(SOURCE.value, "Encounter", nin.value, lambda: client.visits(nin)),)

@@ -9,18 +9,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import uvicorn
 
+from gateway.actor import StatedAccess
 from gateway.app import create_app
+from gateway.audit import build_store
+from gateway.audit.writer import AuditWriter
+from gateway.auth import actor_of, stated_access
 from gateway.context import Context
+from gateway.dev_issuer import DEV_ISSUER, DevIssuer
 from gateway.schema import schema
-from gateway.settings import Settings, SourceSettings, SourcesSettings
+from gateway.settings import AuthSettings, Settings, SourceSettings, SourcesSettings
+from mocks.personas import token_persona
 from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
@@ -74,8 +81,48 @@ async def registries(shared_registries: MockRegistries) -> AsyncIterator[MockReg
     await reset()
 
 
-def settings_for(registries: MockRegistries, **source_overrides: Any) -> Settings:
-    """Settings that point every source at the running mocks."""
+DEFAULT_PERSONA = "home-care-gp"
+"""Whose token the shared fixtures use unless a test says otherwise: a GP (doctor) on TREAT and
+EXCEPTION, who sees every section that the patient has not restricted."""
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's data directory: the development issuer's key and the SQLite access log."""
+    return tmp_path_factory.mktemp("var")
+
+
+_DATA_DIR: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_data_dir(data_dir: Path) -> Iterator[None]:
+    _DATA_DIR.append(data_dir)
+    yield
+    _DATA_DIR.clear()
+
+
+def dev_issuer() -> DevIssuer:
+    """The development issuer over the run's data directory."""
+    return DevIssuer(_DATA_DIR[0])
+
+
+def token_for(persona: str = DEFAULT_PERSONA, **claims: Any) -> str:
+    """A development-issuer token for a demo persona, with ``claims`` added or replaced."""
+    merged = {**token_persona(persona).claims, **claims}
+    return dev_issuer().token({k: v for k, v in merged.items() if v is not None})
+
+
+def auth_headers(persona: str = DEFAULT_PERSONA, **claims: Any) -> dict[str, str]:
+    """``Authorization`` for a persona's token."""
+    return {"Authorization": f"Bearer {token_for(persona, **claims)}"}
+
+
+def settings_for(
+    registries: MockRegistries, data_dir: Path | None = None, **source_overrides: Any
+) -> Settings:
+    """Settings that point every source at the running mocks, with the development issuer and
+    the SQLite access log in the run's data directory."""
     options: dict[str, Any] = {
         "timeout_s": TEST_TIMEOUT_S,
         "connect_timeout_s": TEST_TIMEOUT_S,
@@ -89,7 +136,12 @@ def settings_for(registries: MockRegistries, **source_overrides: Any) -> Setting
             for source, url in registries.base_urls.items()
         }
     )
-    return Settings(sources=sources, graphiql=True)
+    return Settings(
+        sources=sources,
+        graphiql=True,
+        data_dir=data_dir or _DATA_DIR[0],
+        auth=AuthSettings(dev_issuer=True),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -104,25 +156,63 @@ def settings(shared_settings: Settings, registries: MockRegistries) -> Settings:
     return shared_settings
 
 
+def persona_access(
+    persona: str = DEFAULT_PERSONA, headers: dict[str, str] | None = None, **claims: Any
+) -> tuple[Any, StatedAccess]:
+    """The actor and stated access a persona's token gives (what the HTTP view would build)."""
+    merged = {**token_persona(persona).claims, **claims}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    return actor_of(merged, DEV_ISSUER), stated_access(merged, headers or {})
+
+
 @dataclass
 class SchemaRunner:
     """Executes documents against the schema directly, with a real context and real clients."""
 
     settings: Settings
     clients: SourceClients
+    audit_writer: AuditWriter
+    contexts: list[Context] = field(default_factory=list)
 
-    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        persona: str = DEFAULT_PERSONA,
+        headers: dict[str, str] | None = None,
+        **claims: Any,
+    ) -> dict[str, Any]:
         """``{"data": ..., "errors": [...formatted]}``, as the HTTP layer would return it."""
-        context = Context(request_id="test", settings=self.settings, clients=self.clients)
+        actor, stated = persona_access(persona, headers, **claims)
+        context = Context(
+            request_id="test",
+            settings=self.settings,
+            clients=self.clients,
+            actor=actor,
+            stated=stated,
+            audit_writer=self.audit_writer,
+        )
+        self.contexts.append(context)
+        del self.contexts[:-5]
         result = await schema.execute(query, variable_values=variables, context_value=context)
         return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
 
 
 @pytest.fixture(scope="session")
 async def shared_runner(shared_settings: Settings) -> AsyncIterator[SchemaRunner]:
-    """A schema-level runner over the mocks, with one HTTP session for the run."""
-    async with aiohttp.ClientSession() as session:
-        yield SchemaRunner(shared_settings, SourceClients.build(shared_settings, session))
+    """A schema-level runner over the mocks, with one HTTP session and access log for the run."""
+    store = build_store(shared_settings)
+    await store.open()
+    writer = AuditWriter(store, 500, 5.0)
+    await writer.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield SchemaRunner(
+                shared_settings, SourceClients.build(shared_settings, session), writer
+            )
+    finally:
+        await writer.stop()
+        await store.close()
 
 
 @pytest.fixture
@@ -143,10 +233,12 @@ class GatewayServer:
         query: str,
         variables: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        persona: str | None = DEFAULT_PERSONA,
     ) -> dict[str, Any]:
-        """POST a GraphQL request and return the decoded body."""
+        """POST a GraphQL request as ``persona`` (None: no token) and return the decoded body."""
+        sent = {**(auth_headers(persona) if persona else {}), **(headers or {})}
         async with self.session.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables}, headers=headers
+            f"{self.url}/graphql", json={"query": query, "variables": variables}, headers=sent
         ) as response:
             body: dict[str, Any] = await response.json()
             return body

@@ -9,9 +9,11 @@ from typing import Any
 from gateway.fetch import Page
 from gateway.fhir import FhirSource, SearchResult, first
 from gateway.identity import NationalIdentityNumber
+from gateway.policy import PrivacySettings
 from resolvers.core_record import critical_information as critical
 from resolvers.core_record import own_registrations as own
 from resolvers.core_record.demographics import CorePatient, core_patient
+from resolvers.core_record.privacy import privacy_settings
 
 CATEGORY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/critical-info-category"
 
@@ -83,6 +85,10 @@ class CoreRecordClient:
             [("identifier", nin.fhir_token)],
             lambda result: core_patient(result.matches[0]) if result.matches else None,
         )
+
+    async def privacy(self, nin: NationalIdentityNumber) -> Page[PrivacySettings]:
+        """The patient's reservation, restrictions and blocks."""
+        return await self._fhir.fetch("Consent", self._patient(nin), privacy_settings)
 
     async def allergies(self, nin: NationalIdentityNumber) -> Page[list[critical.Allergy]]:
         """Drug reactions and other allergies."""

@@ -219,7 +219,7 @@ def warning(resource: Mapping[str, Any], category: str | None) -> ClinicalWarnin
     )
 
 
-def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Task[Fetched[Any]]]:
+def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Future[Fetched[Any]]]:
     """Start (or join) this request's searches for critical information."""
     core = ctx.clients.core_record
     key = nin.value

@@ -114,7 +114,7 @@ class DemographicsSection(Section):
 
 def prefetch(
     ctx: Context, nin: NationalIdentityNumber
-) -> asyncio.Task[Fetched[CorePatient | None]]:
+) -> asyncio.Future[Fetched[CorePatient | None]]:
     """Start (or join) this request's search for the patient resource."""
     client = ctx.clients.core_record
     return ctx.fetches.search(SOURCE.value, "Patient", nin.value, lambda: client.patient(nin))

@@ -115,7 +115,7 @@ def communication_need(resource: Mapping[str, Any]) -> CommunicationNeed:
     )
 
 
-def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Task[Fetched[Any]]]:
+def prefetch(ctx: Context, nin: NationalIdentityNumber) -> list[asyncio.Future[Fetched[Any]]]:
     """Start (or join) this request's searches for the patient's own registrations."""
     core = ctx.clients.core_record
     key = nin.value

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 SOURCE = SourceName.CORE_RECORD
 
 
-def conditions(ctx: Context, nin: NationalIdentityNumber) -> asyncio.Task[Fetched[Conditions]]:
+def conditions(ctx: Context, nin: NationalIdentityNumber) -> asyncio.Future[Fetched[Conditions]]:
     """Critical conditions and self-reported diseases: one Condition search."""
     core = ctx.clients.core_record
     return ctx.fetches.search(SOURCE.value, "Condition", nin.value, lambda: core.conditions(nin))
 
 
-def flags(ctx: Context, nin: NationalIdentityNumber) -> asyncio.Task[Fetched[Flags]]:
+def flags(ctx: Context, nin: NationalIdentityNumber) -> asyncio.Future[Fetched[Flags]]:
     """Clinical warnings and communication needs: one Flag search."""
     core = ctx.clients.core_record
     return ctx.fetches.search(SOURCE.value, "Flag", nin.value, lambda: core.flags(nin))

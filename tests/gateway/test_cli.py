@@ -17,7 +17,7 @@ from gateway.cli import main
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from tests.conftest import settings_for
+from tests.conftest import auth_headers, settings_for
 
 
 def _free_port() -> int:
@@ -80,6 +80,8 @@ async def test_serve_with_every_source_configured_starts_no_mocks_and_answers(
 ) -> None:
     settings = settings_for(registries)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_AUTH__DEV_ISSUER"] = "true"
+    env["GATEWAY_DATA_DIR"] = str(settings.data_dir)
     for name, source in settings.sources.items():
         env[f"GATEWAY_SOURCES__{name.upper()}__BASE_URL"] = str(source.base_url)
     port = _free_port()
@@ -104,6 +106,7 @@ async def test_serve_with_every_source_configured_starts_no_mocks_and_answers(
                     "query": "query($n: NationalIdentityNumber!) { patient(nin: $n) { nin } }",
                     "variables": {"n": FIXTURES[0].nin},
                 },
+                headers=auth_headers(),
             ) as response,
         ):
             assert (await response.json())["data"]["patient"]["nin"] == FIXTURES[0].nin

@@ -7,6 +7,7 @@ import logging
 import pytest
 import strawberry
 
+from gateway.actor import Actor, ActorKind, StatedAccess
 from gateway.context import Context
 from gateway.errors import SourceTimeout
 from gateway.schema import GatewaySchema
@@ -29,7 +30,14 @@ class _Query:
 
 
 def _context() -> Context:
-    return Context(request_id="req-42", settings=Settings(), clients=None)  # type: ignore[arg-type]
+    return Context(
+        request_id="req-42",
+        settings=Settings(),
+        clients=None,  # type: ignore[arg-type]
+        actor=Actor(ActorKind.HEALTH_PERSONNEL, "test"),
+        stated=StatedAccess(),
+        audit_writer=None,  # type: ignore[arg-type]
+    )
 
 
 async def test_an_unexpected_exception_is_masked_with_the_request_id(

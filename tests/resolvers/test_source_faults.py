@@ -59,6 +59,20 @@ DATA_FIELDS = {
 }
 
 
+# The core record's privacy settings (Consent) are read before anything else; a fault there
+# fails the whole summary closed (tested below). The matrix faults its other searches.
+CORE_SECTION_TYPES = frozenset(
+    {"Patient", "AllergyIntolerance", "Condition", "Procedure", "DeviceUseStatement", "Flag",
+     "RelatedPerson"}
+)  # fmt: skip
+
+
+def _fault(source: Source, kind: FaultKind) -> Fault:
+    if source is Source.CORE_RECORD:
+        return Fault(kind, resource_types=CORE_SECTION_TYPES)
+    return Fault(kind)
+
+
 def _error_paths(body: dict[str, Any]) -> dict[tuple[str, ...], str]:
     return {tuple(e["path"]): e["extensions"]["code"] for e in body["errors"]}
 
@@ -71,8 +85,13 @@ async def test_a_failing_registry_marks_only_its_own_sections_unavailable(
     baseline = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
     assert baseline["errors"] == []
 
-    await registries.set_fault(source, Fault(kind))
+    await registries.set_fault(source, _fault(source, kind))
     body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    if source is Source.CORE_RECORD and kind is FaultKind.CONNECTION_REFUSED:
+        # A refused connection takes the privacy settings down too: the summary fails closed.
+        assert body["data"] == {"patient": None}
+        assert _error_paths(body) == {("patient",): "SOURCE_UNAVAILABLE"}
+        return
     patient = body["data"]["patient"]
     errors = _error_paths(body)
     assert errors, "a failing registry must be reported as an error"
@@ -99,17 +118,36 @@ async def test_a_failing_registry_marks_only_its_own_sections_unavailable(
     assert {s["errorCode"] for s in failed} == {EXPECTED_CODE[kind]}
 
 
+@pytest.mark.parametrize("kind", list(EXPECTED_CODE), ids=str)
+async def test_unreadable_privacy_settings_fail_the_whole_summary_closed(
+    runner: SchemaRunner, registries: MockRegistries, kind: FaultKind
+) -> None:
+    await registries.set_fault(
+        Source.CORE_RECORD, Fault(kind, resource_types=frozenset({"Consent"}))
+    )
+    body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    # Without the patient's restrictions and blocks nothing may be shown: not even the
+    # registries that answered, because a block would have hidden them too.
+    assert body["data"] == {"patient": None}
+    assert _error_paths(body) == {("patient",): EXPECTED_CODE[kind]}
+    for source in Source:
+        if source is not Source.CORE_RECORD:
+            assert registries.stats(source).total == 0, source
+    asked = set(registries.stats(Source.CORE_RECORD).by_resource_type)
+    assert asked <= {"Consent"}, "nothing but the privacy settings was asked for"
+
+
 @pytest.mark.parametrize("source", list(Source), ids=str)
 async def test_a_broken_next_link_fails_exactly_the_searches_that_have_a_second_page(
-    registries: MockRegistries, source: Source
+    runner: SchemaRunner, registries: MockRegistries, source: Source
 ) -> None:
     # One entry a page: every search with two or more matches has a next link to follow.
     settings = settings_for(registries, page_size=1)
     async with aiohttp.ClientSession() as session:
-        runner = SchemaRunner(settings, SourceClients.build(settings, session))
-        baseline = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
-        await registries.set_fault(source, Fault(FaultKind.BROKEN_NEXT_LINK))
-        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        paged = SchemaRunner(settings, SourceClients.build(settings, session), runner.audit_writer)
+        baseline = await paged.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        await registries.set_fault(source, _fault(source, FaultKind.BROKEN_NEXT_LINK))
+        body = await paged.execute(SUMMARY_QUERY, {"nin": PATIENT})
 
     before = {s["resourceType"]: s for s in baseline["data"]["patient"]["sources"]}
     outcomes = {
@@ -161,12 +199,12 @@ async def test_one_failing_search_of_a_source_makes_its_section_partial(
 
 
 async def test_a_search_cut_at_the_page_cap_is_partial_and_says_truncated(
-    registries: MockRegistries,
+    runner: SchemaRunner, registries: MockRegistries
 ) -> None:
     settings = settings_for(registries, max_pages=2)
     async with aiohttp.ClientSession() as session:
-        runner = SchemaRunner(settings, SourceClients.build(settings, session))
-        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        capped = SchemaRunner(settings, SourceClients.build(settings, session), runner.audit_writer)
+        body = await capped.execute(SUMMARY_QUERY, {"nin": PATIENT})
     medications = body["data"]["patient"]["medications"]
     assert body["errors"] == []
     assert medications["status"] == "PARTIAL"

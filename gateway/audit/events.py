@@ -1,0 +1,127 @@
+"""What one access-log record holds, and how records are chained.
+
+Each record carries the SHA-256 of its predecessor (``prev_hash``) and its own hash over its
+content and that link. Editing a record breaks its own hash; deleting, inserting or reordering
+records breaks a link. ``gateway/audit/verify.py`` walks the chain and names the first break.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, fields
+from enum import Enum
+
+import orjson
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first record."""
+
+
+class Outcome(Enum):
+    """What became of one field's access."""
+
+    GRANTED = "GRANTED"
+    DENIED = "DENIED"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One field read or denied, for one patient, in one request (DOMAIN.md §3)."""
+
+    at: str  # ISO 8601 UTC with microseconds: sorts as text, hashes the same in every store
+    access_id: str  # one per request, made by the gateway (a request id may be reused)
+    request_id: str  # the caller's correlation id (X-Request-ID), or the gateway's
+    actor_kind: str
+    actor_subject: str
+    actor_hpr: str | None
+    actor_pid: str | None
+    actor_name: str | None
+    actor_authorizations: str  # Volven 9060 codes, comma-separated
+    legal_entity: str | None
+    point_of_care: str | None
+    organisation_name: str | None
+    client_name: str | None
+    patient: str
+    field: str
+    purpose: str | None
+    basis: str | None
+    btg_reason: str | None
+    outcome: str
+    code: str | None
+    emergency: bool
+    restricted_opened: bool
+    from_cache: bool
+    stale_age_ms: int | None
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(AuditEvent))
+"""The event's columns, in the order they are hashed and stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the store holds it: its place in the chain, its link and its hash."""
+
+    seq: int
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+
+def event_hash(event: AuditEvent, prev_hash: str) -> str:
+    """The chain hash of ``event`` stored after a record whose hash is ``prev_hash``.
+
+    The link, not the ``seq`` column, fixes a record's place: a record moved elsewhere keeps a
+    valid hash of its own and breaks the links around it, which tells reordering from editing.
+    """
+    # A JSON array of the values in column order: unambiguous, and the same bytes in any store.
+    canonical = orjson.dumps([prev_hash, *astuple(event)])
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def chain(last_seq: int, last_hash: str, events: list[AuditEvent]) -> list[StoredEvent]:
+    """Link ``events`` after the record (``last_seq``, ``last_hash``)."""
+    stored = []
+    prev = last_hash
+    for offset, event in enumerate(events, start=1):
+        seq = last_seq + offset
+        digest = event_hash(event, prev)
+        stored.append(StoredEvent(seq, event, prev, digest))
+        prev = digest
+    return stored
+
+
+def now_iso() -> str:
+    """Now, as the events store it."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_from_row(values: Sequence[object]) -> AuditEvent:
+    """An event from its stored column values (SQLite's 0/1 read back as booleans)."""
+    normalised = [
+        bool(value) if name in _BOOLEAN else value
+        for name, value in zip(COLUMNS, values, strict=True)
+    ]
+    return AuditEvent(*normalised)  # type: ignore[arg-type]
+
+
+_BOOLEAN = frozenset({"emergency", "restricted_opened", "from_cache"})
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyAlert:
+    """An emergency or break-the-glass access, for privacy officers. Holds no patient data:
+    the patient and the reason are in the access log, at ``access_id``."""
+
+    at: str
+    access_id: str
+    actor_name: str | None
+    actor_hpr: str | None
+    legal_entity: str | None
+    organisation_name: str | None
+    purpose: str | None
+    basis: str | None
+    text: str

@@ -1,0 +1,90 @@
+"""One request's access-log events, gathered while it runs and made durable before it answers."""
+
+from __future__ import annotations
+
+import uuid
+
+from gateway.actor import Actor, StatedAccess
+from gateway.audit.events import AuditEvent, Outcome, PrivacyAlert, now_iso
+
+
+class AuditTrail:
+    """The events of one request, all with the same actor, purpose, basis and access id."""
+
+    def __init__(self, actor: Actor, stated: StatedAccess, request_id: str) -> None:
+        self.actor = actor
+        self.stated = stated
+        self.request_id = request_id
+        self.access_id = uuid.uuid4().hex
+        self.events: list[AuditEvent] = []
+
+    def record(
+        self,
+        patient: str,
+        field: str,
+        outcome: Outcome,
+        code: str | None = None,
+        *,
+        restricted_opened: bool = False,
+        from_cache: bool = False,
+        stale_age_ms: int | None = None,
+    ) -> None:
+        """Note that ``field`` of ``patient`` was read or denied."""
+        actor, stated = self.actor, self.stated
+        self.events.append(
+            AuditEvent(
+                at=now_iso(),
+                access_id=self.access_id,
+                request_id=self.request_id,
+                actor_kind=actor.kind.value,
+                actor_subject=actor.subject,
+                actor_hpr=actor.hpr_number,
+                actor_pid=actor.pid,
+                actor_name=actor.name,
+                actor_authorizations=",".join(actor.authorizations),
+                legal_entity=actor.legal_entity,
+                point_of_care=actor.point_of_care,
+                organisation_name=actor.organisation_name,
+                client_name=actor.client_name,
+                patient=patient,
+                field=field,
+                purpose=stated.purpose.value if stated.purpose else None,
+                basis=stated.basis.value if stated.basis else None,
+                btg_reason=stated.btg_reason,
+                outcome=outcome.value,
+                code=code,
+                emergency=stated.emergency,
+                restricted_opened=restricted_opened,
+                from_cache=from_cache,
+                stale_age_ms=stale_age_ms,
+            )
+        )
+
+    def alerts(self) -> list[PrivacyAlert]:
+        """One alert for an emergency access in this request. It names the actor and points at
+        the log entry; the patient and the reason stay in the log."""
+        if not self.stated.emergency or not self.events:
+            return []
+        actor, stated = self.actor, self.stated
+        organisation = actor.organisation_name or actor.legal_entity or "unknown organisation"
+        kind = (
+            "Break-the-glass" if stated.purpose and stated.purpose.value == "BTG" else "Emergency"
+        )
+        text = (
+            f"{kind} access by {actor.name or 'unnamed'} (HPR {actor.hpr_number or '-'}), "
+            f"{organisation}: purpose {stated.purpose.value if stated.purpose else '-'}, basis "
+            f"{stated.basis.value if stated.basis else '-'}. See access log entry {self.access_id}."
+        )
+        return [
+            PrivacyAlert(
+                at=self.events[0].at,
+                access_id=self.access_id,
+                actor_name=actor.name,
+                actor_hpr=actor.hpr_number,
+                legal_entity=actor.legal_entity,
+                organisation_name=actor.organisation_name,
+                purpose=stated.purpose.value if stated.purpose else None,
+                basis=stated.basis.value if stated.basis else None,
+                text=text,
+            )
+        ]

@@ -1,0 +1,270 @@
+"""Reading the access log: the patient's own view, the privacy officer's full view, and alerts.
+
+A patient sees who looked (name, organisation), when, on what basis, which sections and whether
+it was an emergency, as in the national citizen portal; a privacy officer also sees the HPR
+number, client system, request id, BTG reason and each field's outcome, and can filter. Reading
+a log is itself logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from gateway import policy
+from gateway.actor import AccessBasis, PurposeOfUse
+from gateway.audit.events import Outcome, StoredEvent
+from gateway.audit.store import AuditUnavailable, LogQuery
+from gateway.context import Context
+from gateway.errors import AccessLogUnavailable, BadUserInput
+from gateway.identity import NationalIdentityNumber
+from gateway.policy import AccessDenied
+
+MAX_PAGE = 100
+_LOOKUP = "patient"
+
+
+AccessOutcome = strawberry.enum(
+    Outcome, name="AccessOutcome", description="Granted, denied or failed."
+)
+PurposeOfUseType = strawberry.enum(
+    PurposeOfUse,
+    name="PurposeOfUse",
+    description="TREAT treatment, ETREAT emergency treatment, COC coordination of care, BTG "
+    "break the glass.",
+)
+AccessBasisType = strawberry.enum(
+    AccessBasis,
+    name="AccessBasis",
+    description="CONSENT (samtykke), EMERGENCY (akutt), EXCEPTION (unntak fra samtykke).",
+)
+
+
+@strawberry.type(description="One field of the summary as it was read or denied.")
+class AccessLogField:
+    field: str = strawberry.field(description="The summary field (section) accessed.")
+    outcome: Outcome = strawberry.field(description="Granted, denied or failed.")
+    code: str | None = strawberry.field(description="The denial or error code, if any.")
+    restricted_opened: bool = strawberry.field(description="A restricted section was opened.")
+    from_cache: bool = strawberry.field(description="The data came from the gateway's cache.")
+    stale_age_seconds: float | None = strawberry.field(
+        description="Set when stale data was served: its age in seconds."
+    )
+
+
+@strawberry.type(description="One access to the patient's record: one request by one person.")
+class AccessLogEntry:
+    cursor: str = strawberry.field(description="Pass as `after` to read older entries.")
+    at: dt.datetime = strawberry.field(description="When the access happened.")
+    actor_name: str | None = strawberry.field(description="Who looked.")
+    organisation_name: str | None = strawberry.field(description="Their organisation's name.")
+    legal_entity: str | None = strawberry.field(description="Organisation number (legal entity).")
+    point_of_care: str | None = strawberry.field(description="Organisation number (unit).")
+    authorisation: str | None = strawberry.field(
+        description="Health-personnel authorisation (Volven 9060: LE doctor, SP nurse, …)."
+    )
+    purpose: PurposeOfUse | None = strawberry.field(description="The stated purpose of use.")
+    basis: AccessBasis | None = strawberry.field(description="The stated access basis.")
+    emergency: bool = strawberry.field(description="An emergency or break-the-glass access.")
+    restricted_opened: bool = strawberry.field(description="A restricted section was opened.")
+    sections: list[str] = strawberry.field(
+        description="What was looked at. A patient sees that documents were opened, not which."
+    )
+    granted: bool = strawberry.field(description="Whether anything was shown.")
+    hpr_number: str | None = strawberry.field(description="Privacy officers only: HPR number.")
+    client_name: str | None = strawberry.field(description="Privacy officers only: the system.")
+    request_id: str | None = strawberry.field(description="Privacy officers only: request id.")
+    btg_reason: str | None = strawberry.field(description="Privacy officers only: BTG reason.")
+    fields: list[AccessLogField] | None = strawberry.field(
+        description="Privacy officers only: each field and its outcome."
+    )
+
+
+@strawberry.type(description="A page of an access log, newest first.")
+class AccessLogPage:
+    entries: list[AccessLogEntry] = strawberry.field(description="The accesses on this page.")
+    has_next_page: bool = strawberry.field(description="Whether older entries exist.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+@strawberry.type(description="An emergency or break-the-glass access, for privacy officers.")
+class PrivacyAlertEntry:
+    cursor: str = strawberry.field(description="Pass as `after` to read older alerts.")
+    at: dt.datetime = strawberry.field(description="When the access happened.")
+    text: str = strawberry.field(description="What happened; it holds no patient data.")
+    actor_name: str | None = strawberry.field(description="Who accessed.")
+    hpr_number: str | None = strawberry.field(description="Their HPR number.")
+    legal_entity: str | None = strawberry.field(description="Their organisation number.")
+    organisation_name: str | None = strawberry.field(description="Their organisation.")
+    purpose: PurposeOfUse | None = strawberry.field(description="The stated purpose.")
+    basis: AccessBasis | None = strawberry.field(description="The stated basis.")
+    access_id: str = strawberry.field(description="The access-log entry it refers to.")
+
+
+@strawberry.type(description="A page of privacy alerts, newest first.")
+class PrivacyAlertPage:
+    alerts: list[PrivacyAlertEntry] = strawberry.field(description="The alerts on this page.")
+    has_next_page: bool = strawberry.field(description="Whether older alerts exist.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+def _cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    if not after.isdigit():
+        raise BadUserInput("`after` must be a cursor returned by an earlier page")
+    return int(after)
+
+
+def _first(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE}")
+    return first
+
+
+def _instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _entry(events: list[StoredEvent], full: bool) -> AccessLogEntry:
+    head = events[0].event
+    fields = [stored.event for stored in events]
+    shown = [e.field for e in fields if e.field != _LOOKUP]
+    return AccessLogEntry(
+        cursor=str(events[-1].seq),
+        at=_instant(head.at),
+        actor_name=head.actor_name,
+        organisation_name=head.organisation_name,
+        legal_entity=head.legal_entity,
+        point_of_care=head.point_of_care,
+        authorisation=head.actor_authorizations or None,
+        purpose=PurposeOfUse(head.purpose) if head.purpose else None,
+        basis=AccessBasis(head.basis) if head.basis else None,
+        emergency=head.emergency,
+        restricted_opened=any(e.restricted_opened for e in fields),
+        sections=list(dict.fromkeys(shown)),
+        granted=any(e.outcome == Outcome.GRANTED.value and e.field != _LOOKUP for e in fields),
+        hpr_number=head.actor_hpr if full else None,
+        client_name=head.client_name if full else None,
+        request_id=head.request_id if full else None,
+        btg_reason=head.btg_reason if full else None,
+        fields=[
+            AccessLogField(
+                field=e.field,
+                outcome=Outcome(e.outcome),
+                code=e.code,
+                restricted_opened=e.restricted_opened,
+                from_cache=e.from_cache,
+                stale_age_seconds=e.stale_age_ms / 1000 if e.stale_age_ms is not None else None,
+            )
+            for e in fields
+        ]
+        if full
+        else None,
+    )
+
+
+@strawberry.type
+class AccessLogQuery:
+    @strawberry.field(
+        description="Who has looked at a patient's record, newest first. The patient reads "
+        "their own log; privacy officers read anyone's, in full. Reading a log is logged."
+    )
+    async def access_log(  # noqa: PLR0917 - GraphQL arguments arrive by name
+        self,
+        info: Info[Context, None],
+        nin: Annotated[
+            NationalIdentityNumber, strawberry.argument(description="Whose log to read.")
+        ],
+        first: Annotated[int, strawberry.argument(description="Entries per page (1-100).")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The previous page's endCursor.")
+        ] = None,
+        actor_hpr_number: Annotated[
+            str | None, strawberry.argument(description="Only accesses by this HPR number.")
+        ] = None,
+        since: Annotated[
+            dt.datetime | None, strawberry.argument(description="Only accesses at or after.")
+        ] = None,
+        until: Annotated[
+            dt.datetime | None, strawberry.argument(description="Only accesses before.")
+        ] = None,
+        emergency_only: Annotated[
+            bool, strawberry.argument(description="Only emergency and BTG accesses.")
+        ] = False,
+    ) -> AccessLogPage:
+        ctx = info.context
+        try:
+            full = policy.check_log_reader(ctx.actor, nin.value)
+        except AccessDenied as denial:
+            ctx.audit.record(nin.value, "accessLog", Outcome.DENIED, denial.code)
+            raise
+        query = LogQuery(
+            patient=nin.value,
+            first=_first(first) + 1,
+            before_seq=_cursor(after),
+            actor_hpr=actor_hpr_number,
+            since=_iso(since),
+            until=_iso(until),
+            emergency_only=emergency_only,
+        )
+        try:
+            groups = await ctx.audit_writer.store.accesses(query)
+        except AuditUnavailable as exc:
+            raise AccessLogUnavailable("the access log cannot be read right now") from exc
+        ctx.audit.record(nin.value, "accessLog", Outcome.GRANTED)
+        page = groups[:first]
+        entries = [_entry(events, full) for events in page]
+        return AccessLogPage(
+            entries=entries,
+            has_next_page=len(groups) > first,
+            end_cursor=entries[-1].cursor if entries else None,
+        )
+
+    @strawberry.field(
+        description="Emergency and break-the-glass accesses, newest first (privacy officers)."
+    )
+    async def privacy_alerts(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="Alerts per page (1-100).")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The previous page's endCursor.")
+        ] = None,
+    ) -> PrivacyAlertPage:
+        ctx = info.context
+        policy.check_alert_reader(ctx.actor)
+        try:
+            stored = await ctx.audit_writer.store.alerts(_first(first) + 1, _cursor(after))
+        except AuditUnavailable as exc:
+            raise AccessLogUnavailable("the privacy alerts cannot be read right now") from exc
+        alerts = [
+            PrivacyAlertEntry(
+                cursor=str(item.id),
+                at=_instant(item.alert.at),
+                text=item.alert.text,
+                actor_name=item.alert.actor_name,
+                hpr_number=item.alert.actor_hpr,
+                legal_entity=item.alert.legal_entity,
+                organisation_name=item.alert.organisation_name,
+                purpose=PurposeOfUse(item.alert.purpose) if item.alert.purpose else None,
+                basis=AccessBasis(item.alert.basis) if item.alert.basis else None,
+                access_id=item.alert.access_id,
+            )
+            for item in stored[:first]
+        ]
+        return PrivacyAlertPage(
+            alerts=alerts,
+            has_next_page=len(stored) > first,
+            end_cursor=alerts[-1].cursor if alerts else None,
+        )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
