@@ -9,6 +9,8 @@ uses, so they validate nowhere else either.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import time
@@ -90,14 +92,17 @@ class DevIssuer:
             "jti": uuid.uuid4().hex,
             **claims,
         }
-        return jwt.encode(payload, self._key, algorithm="ES256", headers={"kid": self.kid})
+        return self.sign(payload)
+
+    def sign(self, payload: Mapping[str, Any], kid: str | None = None) -> str:
+        """``payload`` exactly as given, signed (tests use it to build broken tokens)."""
+        return jwt.encode(
+            dict(payload), self._key, algorithm="ES256", headers={"kid": kid or self.kid}
+        )
 
 
 def _thumbprint(jwk: Mapping[str, Any]) -> str:
     """The RFC 7638 thumbprint of an EC public key: a stable, content-derived ``kid``."""
-    import base64
-    import hashlib
-
     members = json.dumps(
         {name: jwk[name] for name in ("crv", "kty", "x", "y")}, separators=(",", ":")
     ).encode()

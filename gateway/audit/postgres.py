@@ -113,12 +113,12 @@ class PostgresAuditStore(AuditStore):
                 command_timeout=self._timeout_s,
                 server_settings={"search_path": self._schema},
             )
-            async with self._pool.acquire() as db:
+            # Two instances starting at once must not race on CREATE … IF NOT EXISTS (the schema
+            # included: concurrent CREATE SCHEMA IF NOT EXISTS fails on a unique violation).
+            async with self._pool.acquire() as db, db.transaction():
+                await db.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
                 await db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                # Two instances starting at once must not race on CREATE … IF NOT EXISTS.
-                async with db.transaction():
-                    await db.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
-                    await db.execute(_SCHEMA)
+                await db.execute(_SCHEMA)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise AuditUnavailable(f"the access log database is unreachable ({exc})") from exc
 
