@@ -1,39 +1,154 @@
-"""The GraphQL HTTP view: a context per request, request ids, fast JSON, local GraphiQL."""
+"""The GraphQL HTTP view: a context per request, request ids, fast JSON, local GraphiQL, and the
+GraphQL-over-HTTP rules for media types and status codes.
+
+Media types: ``Accept: application/graphql-response+json`` gets that type back; anything else
+(``application/json``, ``*/*``, none) gets ``application/json``.
+
+Status codes, per the GraphQL-over-HTTP spec:
+
+* ``application/json``: 200 for every well-formed GraphQL request, whatever errors it holds.
+* ``application/graphql-response+json``: 200 when the response has a ``data`` entry; 400 for a
+  request error (no ``data``: parsing, validation, limits, variables, persisted documents);
+  504 for ``DEADLINE_EXCEEDED`` (the gateway, not the request, failed).
+* Either type: a request that is not a well-formed GraphQL request at all (bad JSON, wrong
+  parameter types, CSRF, batching, a body too large) is a 4xx with an ``errors`` body.
+
+A request error has no ``data`` entry at all, as the GraphQL spec asks.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import logging
 import re
 import uuid
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from gateway.context import Context
+from gateway.csrf import check_csrf
+from gateway.errors import BatchingDisabled, BatchTooLarge, MethodNotAllowed, RequestRefused
 from gateway.graphiql import graphiql_page
+from gateway.persisted import PersistedDocuments, PersistedQueryError
+from gateway.security_headers import graphiql_csp
 from gateway.settings import Settings
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 
 REQUEST_ID_HEADER = "X-Request-ID"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
 # A caller's request id is echoed back and logged, so it must be short and plain.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HTTP_CODES = {
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+}
+
+log = logging.getLogger("gateway.http")
 
 
 def request_id_of(request: Request | WebSocket) -> str:
-    """The caller's ``X-Request-ID`` when it is safe to echo, else a fresh one."""
+    """The caller's ``X-Request-ID`` when it is safe to echo, else a fresh one (one per request:
+    every caller of this function for the same request gets the same id)."""
+    cached = request.scope.get("gateway.request_id")
+    if isinstance(cached, str):
+        return cached
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    return offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    request_id = offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    request.scope["gateway.request_id"] = request_id
+    return request_id
+
+
+def negotiate(accept: str | None) -> str:
+    """``application/graphql-response+json`` if the client prefers it (ties go to it, as the
+    spec recommends), else ``application/json``."""
+    best = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
+    for media_range in (accept or "").split(","):
+        media, _, params = media_range.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.strip().lower()
+        key = GRAPHQL_RESPONSE_JSON if media == GRAPHQL_RESPONSE_JSON else JSON
+        if media in (GRAPHQL_RESPONSE_JSON, JSON, "application/*", "*/*"):
+            best[key] = max(best[key], quality)
+    preferred = best[GRAPHQL_RESPONSE_JSON]
+    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= best[JSON] else JSON
+
+
+def status_for(body: GraphQLHTTPResponse | list[GraphQLHTTPResponse], media_type: str) -> int:
+    """The HTTP status of a GraphQL response body (see the module docstring)."""
+    if media_type != GRAPHQL_RESPONSE_JSON or isinstance(body, list) or "data" in body:
+        return 200
+    codes = {
+        error.get("extensions", {}).get("code")
+        for error in body.get("errors") or []
+        if isinstance(error, dict)
+    }
+    return 504 if "DEADLINE_EXCEEDED" in codes else 400
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Whether ``result`` failed before execution: no data, and no error has a field path."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
-    """strawberry's ASGI view with the gateway's context and a closed-network GraphiQL."""
+    """strawberry's ASGI view with the gateway's context, closed-network GraphiQL, GraphQL over
+    HTTP status codes, CSRF prevention, persisted documents, batching limits and a deadline."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(graphql_ide="graphiql" if settings.graphiql else None, **kwargs)
         self._settings = settings
+        self._persisted = PersistedDocuments(settings.graphql)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            if self._settings.graphql.csrf_prevention:
+                check_csrf(request)
+            response = await self.run(request)
+        except RequestRefused as refused:
+            response = self._error_response(request, refused.status, refused.code, refused.message)
+            if isinstance(refused, MethodNotAllowed):
+                response.headers["Allow"] = "POST"
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+            response = self._error_response(request, exc.status_code, code, exc.reason)
+        await response(scope, receive, send)
+
+    def _error_response(self, request: Request, status: int, code: str, message: str) -> Response:
+        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+        response = Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type=negotiate(request.headers.get("accept")),
+        )
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request)
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -47,13 +162,110 @@ class GatewayGraphQL(GraphQL[Context, None]):
             clients=request.state.clients,
         )
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiate(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = sub_response.media_type or JSON
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or status_for(response_data, media_type),
+            media_type=media_type,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "The `operationName` must be a string or null.")
+            if not isinstance(item.query, str | None):
+                raise HTTPException(400, "Each operation's `query` must be a string or null.")
+        return parsed
+
+    def _validate_batch_request(
+        self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
+    ) -> None:
+        # strawberry's hook for JSON arrays; overridden to refuse with the gateway's codes.
+        graphql = self._settings.graphql
+        if not graphql.batching_enabled:
+            raise BatchingDisabled("Batched requests (a JSON array) are not accepted here.")
+        if not request_data:
+            raise RequestRefused("A batch must hold at least one operation.")
+        if len(request_data) > graphql.max_batch:
+            raise BatchTooLarge(
+                f"A batch may hold at most {graphql.max_batch} operations, "
+                f"this one has {len(request_data)}."
+            )
+        if protocol != "http":
+            raise RequestRefused("Batches cannot be streamed.")
+
+    async def execute_single(  # noqa: PLR0917 - strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            query = self._persisted.resolve(request_data.query, request_data.extensions)
+        except PersistedQueryError as error:
+            return ExecutionResult(data=None, errors=[error])
+        request_data = dataclasses.replace(request_data, query=query)
+        deadline = asyncio.timeout(self._settings.request_deadline_s)
+        try:
+            async with deadline:
+                return await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise MethodNotAllowed("Only queries may be sent over GET; use POST.") from exc
+            raise
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            # The execution was cancelled mid-way: stop the upstream searches it started.
+            await context.fetches.aclose()
+            log.warning("request %s exceeded its deadline", context.request_id)
+            message = (
+                f"The request did not finish within {self._settings.request_deadline_s:g} s "
+                f"(request id {context.request_id})."
+            )
+            expired = GraphQLError(message, extensions={"code": "DEADLINE_EXCEEDED"})
+            return ExecutionResult(data=None, errors=[expired])
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if is_request_error(result):
+            # The GraphQL spec: an error raised before execution begins leaves out ``data``.
+            response.pop("data", None)
+        return response
+
     async def render_graphql_ide(self, request: Request) -> Response:
         page = graphiql_page(
             graphql_path=request.url.path,
             example_query=SUMMARY_QUERY,
             example_variables=EXAMPLE_VARIABLES,
         )
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers={"Content-Security-Policy": graphiql_csp(page)})
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

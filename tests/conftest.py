@@ -93,6 +93,12 @@ def settings_for(registries: MockRegistries, **source_overrides: Any) -> Setting
 
 
 @pytest.fixture(scope="session")
+def auth_headers() -> dict[str, str]:
+    """Headers that authenticate a client of the gateway (none needed yet: see issue 3)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def shared_settings(shared_registries: MockRegistries) -> Settings:
     """Gateway settings for the running mocks."""
     return settings_for(shared_registries)

@@ -1,0 +1,78 @@
+"""A gateway in the production profile: only registered documents run, sent by hash."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from gateway.persisted import document_hash
+from gateway.settings import Settings
+from mocks.runner import MockRegistries
+from resolvers.examples import SUMMARY_QUERY, SUMMARY_QUERY_FILE
+from tests.conftest import GatewayServer, serve, settings_for
+
+NIN = "12834122055"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@pytest.fixture(scope="module")
+async def production_gateway(
+    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GatewayServer]:
+    documents = tmp_path_factory.mktemp("trusted-documents")
+    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
+    settings = Settings(
+        sources=settings_for(shared_registries).sources,
+        profile="production",
+        graphql={"trusted_documents_dir": documents},
+    )
+    async with serve(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
+    return production_gateway
+
+
+async def request(server: GatewayServer, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async with server.session.post(
+        f"{server.url}/graphql", json=body, headers={"Accept": GRAPHQL_RESPONSE}
+    ) as response:
+        return response.status, await response.json(content_type=None)
+
+
+def persisted(text: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": document_hash(text)}}
+
+
+async def test_a_registered_document_runs_by_its_hash(production: GatewayServer) -> None:
+    status, body = await request(
+        production, {"extensions": persisted(SUMMARY_QUERY), "variables": {"nin": NIN}}
+    )
+    assert status == 200
+    assert "errors" not in body
+    assert body["data"]["patient"]["nin"] == NIN
+
+
+async def test_an_unknown_hash_is_persisted_query_not_found(production: GatewayServer) -> None:
+    status, body = await request(production, {"extensions": persisted("{ __typename }")})
+    assert status == 400
+    assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_an_arbitrary_query_is_refused(production: GatewayServer) -> None:
+    query = f'{{ patient(nin: "{NIN}") {{ nin }} }}'
+    status, body = await request(production, {"query": query})
+    assert status == 400
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+async def test_graphiql_is_not_served(production: GatewayServer) -> None:
+    async with production.session.get(
+        f"{production.url}/graphql", headers={"Accept": "text/html"}
+    ) as response:
+        assert response.status == 404
