@@ -4,6 +4,7 @@ prevention, CORS, security headers, batching, the body limit and the request dea
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -288,3 +289,18 @@ async def test_a_request_over_its_deadline_gets_deadline_exceeded(
     status, _, body = await post(tight, request, {"Accept": "application/json"})
     assert status == 200
     assert codes(body) == ["DEADLINE_EXCEEDED"]
+
+
+async def test_identity_numbers_in_get_urls_never_reach_the_logs(
+    tight: GatewayServer, registries: MockRegistries, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = f'{{ patient(nin: "{EXAMPLE_NIN}") {{ medications {{ status }} }} }}'
+    registries.set_latency(Source.PRESCRIPTIONS, 3000)
+    with caplog.at_level(logging.DEBUG):
+        for headers in ({}, PREFLIGHT):  # refused by CSRF prevention, then over the deadline
+            async with tight.session.get(
+                f"{tight.url}/graphql", params={"query": query}, headers=headers
+            ) as response:
+                assert response.status in {200, 400}
+    assert "exceeded its deadline" in caplog.text, "the deadline was logged, so logs were captured"
+    assert EXAMPLE_NIN not in caplog.text
