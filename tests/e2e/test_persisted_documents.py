@@ -1,4 +1,5 @@
-"""A gateway in the production profile: only registered documents run, sent by hash."""
+"""Persisted documents over HTTP: automatic persisted queries in the demo, and a gateway in the
+production profile, where only registered documents run."""
 
 from __future__ import annotations
 
@@ -76,3 +77,20 @@ async def test_graphiql_is_not_served(production: GatewayServer) -> None:
         f"{production.url}/graphql", headers={"Accept": "text/html"}
     ) as response:
         assert response.status == 404
+
+
+async def test_automatic_persisted_queries_take_two_round_trips_then_one(
+    gateway: GatewayServer,
+) -> None:
+    # A text no other test sends, so the shared gateway has not seen its hash yet.
+    query = "query AutomaticallyPersisted { __typename }"
+    hashed = {"extensions": persisted(query)}
+    async with gateway.session.post(f"{gateway.url}/graphql", json=hashed) as response:
+        assert response.status == 200  # application/json: a request error is still 200
+        body = await response.json()
+        assert body["errors"][0]["message"] == "PersistedQueryNotFound"
+        assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    status, body = await request(gateway, {"query": query, **hashed})
+    assert (status, body) == (200, {"data": {"__typename": "Query"}})
+    status, body = await request(gateway, hashed)
+    assert (status, body) == (200, {"data": {"__typename": "Query"}})
