@@ -3,31 +3,10 @@ only; anything set explicitly still wins."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 from gateway.settings import GraphQLSettings, Settings
-
-
-def _settings_in_a_process_with(env: dict[str, str]) -> dict[str, Any]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    output = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from gateway.settings import Settings; print(Settings().model_dump_json())",
-        ],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(output)
-    return result
+from tests.gateway.test_settings import _settings_in_a_process_with
 
 
 def test_the_demo_defaults_are_friendly() -> None:
