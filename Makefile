@@ -1,15 +1,19 @@
 # The two commands a new user needs: `make demo` and `make test`. Everything installs into .venv
-# from the hash-pinned lock files; a lock file change reinstalls on the next run.
+# from the hash-pinned lock files; a lock file change reinstalls on the next run. The Node.js
+# tools the tests drive (tests/node: the GraphQL-over-HTTP audit, a client, Playwright) install
+# from their package-lock.json the same way, and Chromium from Debian when we are root.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+NODE_DIR := tests/node
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck schema lock clean
+.PHONY: demo test lint typecheck schema lock clean chromium
 
 demo: $(VENV)/.runtime
 	GATEWAY_AUTH__DEV_ISSUER=true $(BIN)/summary-gateway serve
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(NODE_DIR)/node_modules/.installed chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -31,6 +35,25 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
+# Without npm the Node tests skip (and fail when CI=true), so a missing npm only warns here.
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
+	@if command -v npm >/dev/null; then \
+		cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm not found: install Node.js 20+ to run the audit, client and browser tests"; \
+	fi
+
+# Debian's Chromium for the GraphiQL browser test: installed when missing and we may (root with
+# apt-get); otherwise say how, and the test skips (or fails when CI=true).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "$(CHROMIUM) missing: 'sudo apt-get install chromium' to run the browser test"; \
+		fi; \
+	fi
+
 # Regenerate the lock files after changing dependencies in pyproject.toml.
 lock: $(VENV)/.dev
 	$(BIN)/python -m pip install --quiet pip-tools
@@ -40,4 +63,4 @@ lock: $(VENV)/.dev
 		--strip-extras --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules

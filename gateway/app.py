@@ -11,6 +11,8 @@ from typing import TypedDict
 import aiohttp
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -18,11 +20,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from gateway.audit import build_store
 from gateway.audit.store import AuditUnavailable
 from gateway.audit.writer import AuditWriter
-from gateway.auth import Authenticator, build_authenticator
+from gateway.auth import ACCESS_HEADERS, Authenticator, build_authenticator
+from gateway.body_limit import BodySizeLimit
+from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.errors import ConfigurationError
 from gateway.graphiql import graphiql_assets_app, graphiql_page
-from gateway.http import GatewayGraphQL
+from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL
 from gateway.schema import build_schema
+from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
 from resolvers.clients import SourceClients
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
@@ -42,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Fail at start, not on the first request, when a source has nowhere to go.
     settings.require_source_urls()
     settings.require_auth()
-    schema = build_schema(settings.operation_cache_size)
+    schema = build_schema(settings.operation_cache_size, settings.graphql)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
@@ -90,7 +95,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # the app here instead of showing a broken page later.
         graphiql_page(example_query=SUMMARY_QUERY, example_variables=EXAMPLE_VARIABLES)
         routes.append(Mount("/graphiql-assets", graphiql_assets_app(), name="graphiql-assets"))
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(SecurityHeaders),
+        # Pages on these origins may call the gateway; without an entry, only same-origin pages
+        # (GraphiQL) and non-browser clients can. Preflights for others are refused.
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.graphql.cors_allow_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                REQUEST_ID_HEADER,
+                *ACCESS_HEADERS,
+                *PREFLIGHT_HEADERS,
+            ],
+            expose_headers=[REQUEST_ID_HEADER],
+            max_age=600,
+        ),
+        Middleware(BodySizeLimit, max_bytes=settings.graphql.max_body_bytes),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _authenticator(settings: Settings, session: aiohttp.ClientSession) -> Authenticator:

@@ -52,6 +52,7 @@ PURPOSE_HEADER = "X-Purpose-Of-Use"
 BASIS_HEADER = "nhn-access-basis"
 BTG_REASON_HEADER = "X-BTG-Reason"
 MAX_BTG_REASON = 500
+ACCESS_HEADERS = (PURPOSE_HEADER, BASIS_HEADER, BTG_REASON_HEADER)
 
 
 class Unauthenticated(GatewayError):

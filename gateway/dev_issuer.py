@@ -73,7 +73,11 @@ class DevIssuer:
 
     def jwks(self) -> PyJWKSet:
         """The public key set the gateway verifies demo tokens with."""
-        return PyJWKSet.from_dict({"keys": [self._jwk]})
+        return PyJWKSet.from_dict(self.jwks_document())
+
+    def jwks_document(self) -> dict[str, Any]:
+        """The public key set as a JWKS document (what an issuer publishes)."""
+        return {"keys": [dict(self._jwk)]}
 
     def token(
         self,

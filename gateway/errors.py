@@ -2,6 +2,13 @@
 
     GatewayError                      (code: INTERNAL_SERVER_ERROR)
     ├── BadUserInput                  BAD_USER_INPUT       the request itself is wrong
+    ├── RequestRefused                BAD_REQUEST          refused before it is a GraphQL request;
+    │   │                                                  always a 4xx, whatever the media type
+    │   ├── RequestTooLarge           REQUEST_TOO_LARGE    body over graphql.max_body_bytes (413)
+    │   ├── CsrfPrevented             CSRF_PREVENTED       a browser could have sent it unasked
+    │   ├── MethodNotAllowed          METHOD_NOT_ALLOWED   a mutation over GET (405)
+    │   ├── BatchingDisabled          BATCHING_DISABLED    a JSON array while batching is off
+    │   └── BatchTooLarge             BATCH_TOO_LARGE      more than graphql.max_batch operations
     ├── ConfigurationError            (never reaches a client: raised at start)
     ├── AccessLogUnavailable          AUDIT_UNAVAILABLE    the access log cannot be written or
     │                                                      read: no patient data goes out
@@ -13,6 +20,11 @@
         └── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
                                                            a ``next`` link that fails or leaves
                                                            the source
+
+GraphQL request errors found before execution (limits, introspection, persisted documents, the
+deadline) are not exceptions: they are ``GraphQLError``s with a code, listed in
+``gateway/limits.py``, ``gateway/introspection.py``, ``gateway/persisted.py`` and
+``gateway/http.py``.
 
 Lower-level exceptions (``aiohttp.ClientError``, ``TimeoutError``, ``orjson.JSONDecodeError``,
 mapping errors on unexpected FHIR shapes) are translated into ``SourceError`` in exactly one place,
@@ -89,3 +101,42 @@ class SourceBadResponse(SourceError):
     """The registry answered, but not with the FHIR we asked for."""
 
     code = "SOURCE_BAD_RESPONSE"
+
+
+class RequestRefused(GatewayError):
+    """Refused at the HTTP layer, before any GraphQL request exists; ``status`` is 4xx."""
+
+    code = "BAD_REQUEST"
+    status: ClassVar[int] = 400
+
+
+class RequestTooLarge(RequestRefused):
+    """The body is larger than the configured limit."""
+
+    code = "REQUEST_TOO_LARGE"
+    status = 413
+
+
+class CsrfPrevented(RequestRefused):
+    """A request that a page on another site could make a browser send without a preflight."""
+
+    code = "CSRF_PREVENTED"
+
+
+class MethodNotAllowed(RequestRefused):
+    """A mutation (or anything but a query) sent over GET."""
+
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+
+class BatchingDisabled(RequestRefused):
+    """A JSON array of requests while batching is off."""
+
+    code = "BATCHING_DISABLED"
+
+
+class BatchTooLarge(RequestRefused):
+    """More operations in one batch than allowed."""
+
+    code = "BATCH_TOO_LARGE"

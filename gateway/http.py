@@ -1,53 +1,146 @@
-"""The GraphQL HTTP view: authentication, a context per request, request ids, fast JSON, local
-GraphiQL."""
+"""The GraphQL HTTP view: authentication first, a context per request, request ids, fast JSON,
+local GraphiQL, and the GraphQL-over-HTTP rules for media types and status codes.
+
+Authentication: every request that could run an operation needs a valid bearer token
+(``gateway/auth.py``); without one the answer is 401 ``UNAUTHENTICATED`` before anything else
+happens. Only the GraphiQL page itself (GET, ``Accept: text/html``), which holds no data, is
+served without one. WebSockets (subscriptions) are off.
+
+Media types: ``Accept: application/graphql-response+json`` gets that type back; anything else
+(``application/json``, ``*/*``, none) gets ``application/json``.
+
+Status codes, per the GraphQL-over-HTTP spec:
+
+* ``application/json``: 200 for every well-formed GraphQL request, whatever errors it holds.
+* ``application/graphql-response+json``: 200 when the response has a ``data`` entry; 400 for a
+  request error (no ``data``: parsing, validation, limits, variables, persisted documents);
+  504 for ``DEADLINE_EXCEEDED`` and 503 for ``AUDIT_UNAVAILABLE`` (the gateway, not the
+  request, failed).
+* Either type: a request that is not a well-formed GraphQL request at all (bad JSON, wrong
+  parameter types, CSRF, batching, a body too large) is a 4xx with an ``errors`` body.
+
+A request error has no ``data`` entry at all, as the GraphQL spec asks.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import re
 import uuid
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from gateway.actor import Actor, StatedAccess
 from gateway.auth import Authenticator, Unauthenticated, stated_access
 from gateway.context import Context
-from gateway.errors import BadUserInput, GatewayError
+from gateway.csrf import check_csrf
+from gateway.errors import (
+    BadUserInput,
+    BatchingDisabled,
+    BatchTooLarge,
+    MethodNotAllowed,
+    RequestRefused,
+)
 from gateway.graphiql import graphiql_page
+from gateway.persisted import PersistedDocuments, PersistedQueryError
+from gateway.security_headers import graphiql_csp
 from gateway.settings import Settings
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 
 REQUEST_ID_HEADER = "X-Request-ID"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
 # A caller's request id is echoed back and logged, so it must be short and plain.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HTTP_CODES = {
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+}
 
-log = logging.getLogger("gateway.auth")
+log = logging.getLogger("gateway.http")
 
 
 def request_id_of(request: Request | WebSocket) -> str:
-    """The caller's ``X-Request-ID`` when it is safe to echo, else a fresh one."""
+    """The caller's ``X-Request-ID`` when it is safe to echo, else a fresh one (one per request:
+    every caller of this function for the same request gets the same id)."""
+    cached = request.scope.get("gateway.request_id")
+    if isinstance(cached, str):
+        return cached
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    return offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    request_id = offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    request.scope["gateway.request_id"] = request_id
+    return request_id
 
 
-def _error_response(error: GatewayError, status: int, request_id: str) -> Response:
-    headers = {REQUEST_ID_HEADER: request_id}
-    if isinstance(error, Unauthenticated):
-        # RFC 6750: say what scheme is expected; never echo the token.
-        headers["WWW-Authenticate"] = 'Bearer realm="summary-gateway", error="invalid_token"'
-    body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+class _NoContext:
+    """What the GraphiQL page's render gets instead of a context: nothing usable. Any attempt
+    to execute with it fails (the schema extensions refuse a non-``Context``)."""
+
+
+_NO_CONTEXT: Any = _NoContext()
+
+
+def negotiate(accept: str | None) -> str:
+    """``application/graphql-response+json`` if the client prefers it (ties go to it, as the
+    spec recommends), else ``application/json``."""
+    best = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
+    for media_range in (accept or "").split(","):
+        media, _, params = media_range.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.strip().lower()
+        key = GRAPHQL_RESPONSE_JSON if media == GRAPHQL_RESPONSE_JSON else JSON
+        if media in (GRAPHQL_RESPONSE_JSON, JSON, "application/*", "*/*"):
+            best[key] = max(best[key], quality)
+    preferred = best[GRAPHQL_RESPONSE_JSON]
+    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= best[JSON] else JSON
+
+
+def status_for(body: GraphQLHTTPResponse | list[GraphQLHTTPResponse], media_type: str) -> int:
+    """The HTTP status of a GraphQL response body (see the module docstring)."""
+    if media_type != GRAPHQL_RESPONSE_JSON or isinstance(body, list) or "data" in body:
+        return 200
+    codes = {
+        error.get("extensions", {}).get("code")
+        for error in body.get("errors") or []
+        if isinstance(error, dict)
+    }
+    if "DEADLINE_EXCEEDED" in codes:
+        return 504
+    # The access log could not be written: the gateway failed, not the request.
+    return 503 if "AUDIT_UNAVAILABLE" in codes else 400
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Whether ``result`` failed before execution: no data, and no error has a field path."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
-    """strawberry's ASGI view with authentication first, the gateway's context and a
-    closed-network GraphiQL. Subscriptions (WebSockets) are off: nothing streams."""
+    """strawberry's ASGI view with the gateway's context, closed-network GraphiQL, GraphQL over
+    HTTP status codes, CSRF prevention, persisted documents, batching limits and a deadline."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
@@ -56,52 +149,77 @@ class GatewayGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self._settings = settings
+        self._persisted = PersistedDocuments(settings.graphql)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        if request.method not in ("GET", "POST"):
-            await super().__call__(scope, receive, send)
-            return
-        if self.should_render_graphql_ide(self.request_adapter_class(request)):
-            # The page holds no data: the browser gets it without a token, then sends one.
-            page: Response = (
-                await self.render_graphql_ide(request)
-                if self.graphql_ide
-                else PlainTextResponse("Not Found", status_code=404)
-            )
-            await page(scope, receive, send)
-            return
-        request_id = request_id_of(request)
         try:
-            authenticator: Authenticator = request.state.authenticator
-            actor, claims = await authenticator.authenticate(request.headers.get("Authorization"))
-            stated = stated_access(claims, request.headers)
+            if request.method in ("GET", "POST") and self.should_render_graphql_ide(
+                self.request_adapter_class(request)
+            ):
+                # The page holds no data: the browser loads it without a token, then sends one.
+                response = await self.run(request)
+            else:
+                if self._settings.graphql.csrf_prevention:
+                    check_csrf(request)
+                if request.method in ("GET", "POST"):
+                    await self._authenticate(request)
+                response = await self.run(request)
         except Unauthenticated as error:
             log.info("refused a request without a valid token: %s", error.message)
-            await _error_response(error, 401, request_id)(scope, receive, send)
-            return
+            response = self._error_response(request, 401, error.code, error.message)
+            # RFC 6750: say which scheme is expected; never echo the token.
+            response.headers["WWW-Authenticate"] = (
+                'Bearer realm="summary-gateway", error="invalid_token"'
+            )
         except BadUserInput as error:
-            await _error_response(error, 400, request_id)(scope, receive, send)
-            return
+            response = self._error_response(request, 400, error.code, error.message)
+        except RequestRefused as refused:
+            response = self._error_response(request, refused.status, refused.code, refused.message)
+            if isinstance(refused, MethodNotAllowed):
+                response.headers["Allow"] = "POST"
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+            response = self._error_response(request, exc.status_code, code, exc.reason)
+        await response(scope, receive, send)
+
+    def _error_response(self, request: Request, status: int, code: str, message: str) -> Response:
+        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+        response = Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type=negotiate(request.headers.get("accept")),
+        )
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request)
+        return response
+
+    async def _authenticate(self, request: Request) -> None:
+        """Validate the bearer token and the stated purpose; keep them for ``get_context``."""
+        authenticator: Authenticator = request.state.authenticator
+        actor, claims = await authenticator.authenticate(request.headers.get("Authorization"))
         # Starlette keeps request.state in the scope, so the Request strawberry builds sees it.
         request.state.actor = actor
-        request.state.stated = stated
-        request.state.request_id = request_id
-        await super().__call__(scope, receive, send)
+        request.state.stated = stated_access(claims, request.headers)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        state = request.state
-        actor: Actor = state.actor  # set by __call__ above; absent means no context at all
-        stated: StatedAccess = state.stated
+        request_id = request_id_of(request)
         if isinstance(response, Response):
-            response.headers[REQUEST_ID_HEADER] = state.request_id
+            response.headers[REQUEST_ID_HEADER] = request_id
+        state = request.state
+        # The GraphiQL page is rendered after this, with no token: its context is never used,
+        # and it gets none (the page's own requests come back through ``_authenticate``).
+        actor: Actor | None = getattr(state, "actor", None)
+        stated: StatedAccess | None = getattr(state, "stated", None)
+        if actor is None or stated is None:
+            no_context: Context = _NO_CONTEXT
+            return no_context
         return Context(
-            request_id=state.request_id,
+            request_id=request_id,
             settings=self._settings,
             clients=state.clients,
             actor=actor,
@@ -109,13 +227,110 @@ class GatewayGraphQL(GraphQL[Context, None]):
             audit_writer=state.audit_writer,
         )
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiate(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = sub_response.media_type or JSON
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or status_for(response_data, media_type),
+            media_type=media_type,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(400, "The `operationName` must be a string or null.")
+            if not isinstance(item.query, str | None):
+                raise HTTPException(400, "Each operation's `query` must be a string or null.")
+        return parsed
+
+    def _validate_batch_request(
+        self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
+    ) -> None:
+        # strawberry's hook for JSON arrays; overridden to refuse with the gateway's codes.
+        graphql = self._settings.graphql
+        if not graphql.batching_enabled:
+            raise BatchingDisabled("Batched requests (a JSON array) are not accepted here.")
+        if not request_data:
+            raise RequestRefused("A batch must hold at least one operation.")
+        if len(request_data) > graphql.max_batch:
+            raise BatchTooLarge(
+                f"A batch may hold at most {graphql.max_batch} operations, "
+                f"this one has {len(request_data)}."
+            )
+        if protocol != "http":
+            raise RequestRefused("Batches cannot be streamed.")
+
+    async def execute_single(  # noqa: PLR0917 - strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            query = self._persisted.resolve(request_data.query, request_data.extensions)
+        except PersistedQueryError as error:
+            return ExecutionResult(data=None, errors=[error])
+        request_data = dataclasses.replace(request_data, query=query)
+        deadline = asyncio.timeout(self._settings.request_deadline_s)
+        try:
+            async with deadline:
+                return await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise MethodNotAllowed("Only queries may be sent over GET; use POST.") from exc
+            raise
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            # The execution was cancelled mid-way: stop the upstream searches it started.
+            await context.fetches.aclose()
+            log.warning("request %s exceeded its deadline", context.request_id)
+            message = (
+                f"The request did not finish within {self._settings.request_deadline_s:g} s "
+                f"(request id {context.request_id})."
+            )
+            expired = GraphQLError(message, extensions={"code": "DEADLINE_EXCEEDED"})
+            return ExecutionResult(data=None, errors=[expired])
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if is_request_error(result):
+            # The GraphQL spec: an error raised before execution begins leaves out ``data``.
+            response.pop("data", None)
+        return response
+
     async def render_graphql_ide(self, request: Request) -> Response:
         page = graphiql_page(
             graphql_path=request.url.path,
             example_query=SUMMARY_QUERY,
             example_variables=EXAMPLE_VARIABLES,
         )
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers={"Content-Security-Policy": graphiql_csp(page)})
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

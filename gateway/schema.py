@@ -5,17 +5,26 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from gateway.audit.store import AuditUnavailable
 from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, BadUserInput, GatewayError
+from gateway.introspection import NoIntrospection, strip_suggestions
+from gateway.limits import TokenLimit, limit_rules, token_limit_error
 from gateway.scalars import SCALAR_OVERRIDES
+from gateway.settings import GraphQLSettings
 from resolvers.query import Query
 
 
@@ -51,6 +60,16 @@ class WriteAccessLog(SchemaExtension):
             ) from exc
 
 
+class CodeValidationErrors(SchemaExtension):
+    """Gives graphql-core's validation errors Apollo's ``GRAPHQL_VALIDATION_FAILED`` code."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or []:
+            if not error.extensions or "code" not in error.extensions:
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+
+
 log = logging.getLogger("gateway.errors")
 
 
@@ -70,7 +89,15 @@ class GatewaySchema(strawberry.Schema):
     number is patient data; unexpected exceptions may carry anything. So: our own errors show
     only their own message; unexpected ones show a generic message with the request id, and
     their detail goes to the log as the exception type and stack, never the message.
+
+    Every error leaves with an ``extensions.code``: graphql-core's own parse and validation
+    errors get Apollo's ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``, variable
+    coercion errors ``BAD_USER_INPUT``.
     """
+
+    def __init__(self, *args: Any, field_suggestions: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.field_suggestions = field_suggestions
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -78,6 +105,9 @@ class GatewaySchema(strawberry.Schema):
         context = execution_context.context if execution_context else None
         request_id = context.request_id if isinstance(context, Context) else None
         for error in errors:
+            if error.original_error is None and error.path is None:
+                self._classify_request_error(error)
+                continue
             known = _gateway_error(error)
             if isinstance(known, BadUserInput):
                 error.message = known.message
@@ -97,17 +127,41 @@ class GatewaySchema(strawberry.Schema):
                 error.message = f"Internal error (request id {request_id})"
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
 
+    def _classify_request_error(self, error: GraphQLError) -> None:
+        """Give graphql-core's own pre-execution errors a code (ours keep theirs)."""
+        if isinstance(error, GraphQLSyntaxError):
+            if not token_limit_error(error):
+                error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return
+        if not self.field_suggestions:
+            strip_suggestions(error)
+        if not error.extensions or "code" not in error.extensions:
+            # Validation errors were coded by CodeValidationErrors; what is left before
+            # execution is graphql-core's coercion of the variables.
+            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
 
-def build_schema(operation_cache_size: int = 1000) -> GatewaySchema:
+
+def build_schema(
+    operation_cache_size: int = 1000, graphql: GraphQLSettings | None = None
+) -> GatewaySchema:
     """The schema; the parser and validation caches make repeated documents cheap (validation
-    is the largest single cost of an uncached summary query)."""
+    is the largest single cost of an uncached summary query). ``graphql`` sets the limits
+    (``gateway/limits.py``), introspection and suggestions."""
+    graphql = graphql if graphql is not None else GraphQLSettings()
+    rules = limit_rules(graphql)
+    if not graphql.introspection:
+        rules.append(NoIntrospection)
     return GatewaySchema(
         query=Query,
         scalar_overrides=SCALAR_OVERRIDES,
+        field_suggestions=graphql.field_suggestions,
         extensions=[
+            functools.partial(TokenLimit, graphql.max_tokens),
+            functools.partial(AddValidationRules, rules),
             functools.partial(ParserCache, maxsize=operation_cache_size),
             functools.partial(ValidationCache, maxsize=operation_cache_size),
             WriteAccessLog,
+            CodeValidationErrors,
             CloseFetches,
         ],
     )

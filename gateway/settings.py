@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -147,6 +148,59 @@ class AuditSettings(BaseModel):
     )
 
 
+class GraphQLSettings(BaseModel):
+    """How much one GraphQL request may ask for, and how it may arrive.
+
+    The defaults suit the demo (introspection, suggestions and automatic persisted queries on);
+    ``GATEWAY_PROFILE=production`` picks :data:`PRODUCTION_GRAPHQL` instead (README: "Production").
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_depth: int = Field(default=12, ge=1, description="Deepest field nesting (QUERY_TOO_DEEP).")
+    max_aliases: int = Field(default=30, ge=0, description="Aliases per document.")
+    max_tokens: int = Field(default=2000, ge=1, description="Lexical tokens per document.")
+    max_cost: int = Field(
+        default=5000, ge=1, description="Fields a query may resolve, lists multiplied out."
+    )
+    default_list_size: int = Field(
+        default=10, ge=1, description="Assumed length of a list field without its own estimate."
+    )
+    list_sizes: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-field list-length estimates, e.g. {"MedicationsSection.items": 50}.',
+    )
+    batching_enabled: bool = Field(default=False, description="Accept JSON arrays of requests.")
+    max_batch: int = Field(default=5, ge=1, description="Operations per batch when enabled.")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Request body limit.")
+    introspection: bool = True
+    field_suggestions: bool = Field(default=True, description='"Did you mean …?" in errors.')
+    csrf_prevention: bool = Field(
+        default=True, description="Refuse requests a browser could send without a preflight."
+    )
+    cors_allow_origins: tuple[str, ...] = Field(
+        default=(), description="Origins whose pages may call the gateway (CORS)."
+    )
+    persisted_queries: Literal["off", "apq", "trusted"] = Field(
+        default="apq",
+        description="off: query text only; apq: automatic persisted queries; trusted: only "
+        "documents registered in trusted_documents_dir.",
+    )
+    trusted_documents_dir: Path | None = Field(
+        default=None, description="Directory of registered .graphql documents (hashed SHA-256)."
+    )
+    apq_cache_size: int = Field(default=1000, ge=1, description="Documents APQ remembers.")
+
+
+PRODUCTION_GRAPHQL: dict[str, object] = {
+    "introspection": False,
+    "field_suggestions": False,
+    "persisted_queries": "trusted",
+}
+"""What ``GATEWAY_PROFILE=production`` changes in :class:`GraphQLSettings`; explicit
+``GATEWAY_GRAPHQL__…`` variables still win."""
+
+
 class Settings(BaseSettings):
     """Everything the gateway can be told. Tests construct it; production reads the environment."""
 
@@ -158,6 +212,11 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
+    profile: Literal["demo", "production"] = Field(
+        default="demo",
+        description="production: no GraphiQL, introspection or suggestions; trusted documents "
+        "only.",
+    )
     host: str = Field(default="127.0.0.1", description="Interface the gateway listens on.")
     port: int = Field(default=8000, ge=0, le=65535)
     sources: SourcesSettings = SourcesSettings()
@@ -178,6 +237,10 @@ class Settings(BaseSettings):
     )
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
+    graphql: GraphQLSettings = GraphQLSettings()
+    request_deadline_s: float = Field(
+        default=10.0, gt=0, description="Whole-request budget before DEADLINE_EXCEEDED."
+    )
 
     @model_validator(mode="after")
     def _dev_issuer_stays_a_demo(self) -> Settings:
@@ -188,6 +251,8 @@ class Settings(BaseSettings):
                 "auth.dev_issuer cannot be combined with auth.issuers: the development issuer "
                 "is for the demo only"
             )
+        if self.auth.dev_issuer and self.profile == "production":
+            raise ValueError("auth.dev_issuer is refused in the production profile")
         if self.auth.dev_issuer and not _is_loopback(self.host):
             raise ValueError(
                 f"auth.dev_issuer is refused on host {self.host!r}: the development issuer only "
@@ -210,6 +275,17 @@ class Settings(BaseSettings):
                 "no token issuer is configured: set GATEWAY_AUTH__ISSUERS (production) or "
                 "GATEWAY_AUTH__DEV_ISSUER=true (the local demo; `make demo` does this)"
             )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, data: Any) -> Any:
+        # The profile only changes defaults: whatever is set explicitly still wins.
+        if not isinstance(data, dict) or data.get("profile") != "production":
+            return data
+        graphql = data.get("graphql") or {}
+        if isinstance(graphql, GraphQLSettings):
+            graphql = graphql.model_dump(exclude_unset=True)
+        return {"graphiql": False, **data, "graphql": {**PRODUCTION_GRAPHQL, **graphql}}
 
     def require_source_urls(self) -> None:
         """Raise ConfigurationError when a source has no base URL (no mock was started for it)."""

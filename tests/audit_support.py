@@ -15,6 +15,7 @@ import contextlib
 import os
 import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import astuple, dataclass, field
@@ -280,7 +281,7 @@ async def opened(store: AuditStore) -> AsyncIterator[AuditStore]:
 
 
 async def _append_process(args: argparse.Namespace) -> None:
-    """One writer process: open, say ready, wait for "go", append, exit."""
+    """One writer process: open, say ready, wait for the start time, append, exit."""
     store: AuditStore
     if args.kind == "sqlite":
         store = SqliteAuditStore(Path(args.target), 10.0)
@@ -288,10 +289,14 @@ async def _append_process(args: argparse.Namespace) -> None:
         store = PostgresAuditStore(args.target, args.schema, 10.0)
     async with opened(store):
         print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        # The parent names a start time a little ahead, so every writer starts at one instant.
+        start = float(await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline))
+        await asyncio.sleep(max(0.0, start - time.time()))
+        began = time.time()
         for batch in range(args.batches):
             await store.append(make_batch(f"{args.tag}-{batch}", args.size), [])
-    print("done", flush=True)
+        ended = time.time()
+    print(f"done {began} {ended}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 import uvicorn
+from aiohttp import web
 
 from gateway.actor import StatedAccess
 from gateway.app import create_app
@@ -24,9 +25,15 @@ from gateway.audit import build_store
 from gateway.audit.writer import AuditWriter
 from gateway.auth import actor_of, stated_access
 from gateway.context import Context
-from gateway.dev_issuer import DEV_ISSUER, DevIssuer
+from gateway.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
 from gateway.schema import schema
-from gateway.settings import AuthSettings, Settings, SourceSettings, SourcesSettings
+from gateway.settings import (
+    AuthSettings,
+    IssuerSettings,
+    Settings,
+    SourceSettings,
+    SourcesSettings,
+)
 from mocks.personas import token_persona
 from mocks.population import Population
 from mocks.runner import MockRegistries
@@ -113,7 +120,7 @@ def token_for(persona: str = DEFAULT_PERSONA, **claims: Any) -> str:
     return dev_issuer().token({k: v for k, v in merged.items() if v is not None})
 
 
-def auth_headers(persona: str = DEFAULT_PERSONA, **claims: Any) -> dict[str, str]:
+def bearer(persona: str = DEFAULT_PERSONA, **claims: Any) -> dict[str, str]:
     """``Authorization`` for a persona's token."""
     return {"Authorization": f"Bearer {token_for(persona, **claims)}"}
 
@@ -142,6 +149,12 @@ def settings_for(
         data_dir=data_dir or _DATA_DIR[0],
         auth=AuthSettings(dev_issuer=True),
     )
+
+
+@pytest.fixture(scope="session")
+def auth_headers(data_dir: Path) -> dict[str, str]:
+    """Headers that authenticate a client of the gateway (the default persona's token)."""
+    return bearer()
 
 
 @pytest.fixture(scope="session")
@@ -223,10 +236,12 @@ def runner(shared_runner: SchemaRunner, registries: MockRegistries) -> SchemaRun
 
 @dataclass
 class GatewayServer:
-    """The real app, served by uvicorn on an ephemeral port."""
+    """The real app, served by uvicorn on an ephemeral port. ``session`` sends the default
+    persona's token with every request; ``anonymous`` sends none."""
 
     url: str
     session: aiohttp.ClientSession
+    anonymous: aiohttp.ClientSession
 
     async def graphql(
         self,
@@ -236,12 +251,39 @@ class GatewayServer:
         persona: str | None = DEFAULT_PERSONA,
     ) -> dict[str, Any]:
         """POST a GraphQL request as ``persona`` (None: no token) and return the decoded body."""
-        sent = {**(auth_headers(persona) if persona else {}), **(headers or {})}
-        async with self.session.post(
+        sent = {**(bearer(persona) if persona else {}), **(headers or {})}
+        session = self.session if persona else self.anonymous
+        async with session.post(
             f"{self.url}/graphql", json={"query": query, "variables": variables}, headers=sent
         ) as response:
             body: dict[str, Any] = await response.json()
             return body
+
+
+@contextlib.asynccontextmanager
+async def dev_keys_published() -> AsyncIterator[IssuerSettings]:
+    """The development issuer's keys served over HTTP as a JWKS, as a real issuer publishes its
+    own: for gateways in the production profile, which refuses the development issuer itself."""
+
+    async def jwks(_request: web.Request) -> web.Response:
+        return web.json_response(dev_issuer().jwks_document())
+
+    app = web.Application()
+    app.router.add_get("/jwks", jwks)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield IssuerSettings(
+            issuer=DEV_ISSUER,
+            jwks_url=f"http://127.0.0.1:{port}/jwks",
+            audience=DEV_AUDIENCE,
+            algorithms=("ES256",),
+        )
+    finally:
+        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager
@@ -258,8 +300,11 @@ async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        async with aiohttp.ClientSession() as session:
-            yield GatewayServer(f"http://127.0.0.1:{port}", session)
+        async with (
+            aiohttp.ClientSession(headers=bearer()) as session,
+            aiohttp.ClientSession() as anonymous,
+        ):
+            yield GatewayServer(f"http://127.0.0.1:{port}", session, anonymous)
     finally:
         server.should_exit = True
         await task

@@ -17,7 +17,7 @@ from gateway.cli import main
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from tests.conftest import auth_headers, settings_for
+from tests.conftest import bearer, settings_for
 
 
 def _free_port() -> int:
@@ -106,7 +106,7 @@ async def test_serve_with_every_source_configured_starts_no_mocks_and_answers(
                     "query": "query($n: NationalIdentityNumber!) { patient(nin: $n) { nin } }",
                     "variables": {"n": FIXTURES[0].nin},
                 },
-                headers=auth_headers(),
+                headers=bearer(),
             ) as response,
         ):
             assert (await response.json())["data"]["patient"]["nin"] == FIXTURES[0].nin

@@ -109,3 +109,8 @@ async def test_serve_refuses_to_start_without_an_issuer(data_dir: Path) -> None:
     code, _, err = await _cli("serve", env=_env(data_dir))
     assert code == 1
     assert "GATEWAY_AUTH__DEV_ISSUER=true" in err
+
+
+def test_the_dev_issuer_is_refused_in_the_production_profile() -> None:
+    with pytest.raises(ValueError, match="production profile"):
+        Settings(profile="production", auth=AuthSettings(dev_issuer=True))

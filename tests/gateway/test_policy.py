@@ -1,4 +1,4 @@
-"""The access policy as a table: authorisation × purpose × basis × patient state → outcome."""
+"""The access policy as a table: authorisation x purpose x basis x patient state → outcome."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def clinician(authorisation: str, hpr: str = "9144901") -> Actor:
     )
 
 
-def outcome(
+def outcome(  # noqa: PLR0917 - one row of the table
     authorisation: str,
     purpose: PurposeOfUse,
     basis: AccessBasis,
@@ -69,7 +69,7 @@ def outcome(
 
 def _sections(default: str, **overrides: str) -> dict[str, str]:
     sections = dict.fromkeys(ALL_SECTIONS, default)
-    sections.update({name: value for name, value in overrides.items()})
+    sections.update(overrides)
     return sections
 
 
@@ -123,7 +123,7 @@ TABLE: list[tuple[str, PurposeOfUse, AccessBasis, str, str | None, str | dict[st
     TABLE,
     ids=[f"{a}-{p.value}-{b.value}-{s}" for a, p, b, s, _r, _e in TABLE],
 )
-def test_policy_table(
+def test_policy_table(  # noqa: PLR0917 - one row of the table
     authorisation: str,
     purpose: PurposeOfUse,
     basis: AccessBasis,

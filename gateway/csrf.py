@@ -1,0 +1,46 @@
+"""CSRF prevention, as Apollo Server's ``csrfPrevention`` does it.
+
+A page on another site can make a browser send a "simple" request (GET, or POST with a
+``text/plain``, form or multipart body) to the gateway without asking it first, and the browser
+attaches whatever ambient credentials it holds. CORS only hides the *answer* from that page; the
+request has already run. So a request that would run an operation must prove it is not simple: a
+``Content-Type`` other than the three simple ones (``application/json`` is not simple), or one of
+:data:`PREFLIGHT_HEADERS` (any value). Either makes a browser send a CORS preflight first, which
+the allow-list (``graphql.cors_allow_origins``) then answers.
+
+``GET /graphql`` without ``query`` or ``extensions`` runs nothing (it is the GraphiQL page) and
+is not checked.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from gateway.errors import CsrfPrevented
+
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+SIMPLE_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+
+
+def runs_an_operation(request: Request) -> bool:
+    """Whether the request could execute GraphQL (every POST; a GET with parameters)."""
+    if request.method != "GET":
+        return True
+    return "query" in request.query_params or "extensions" in request.query_params
+
+
+def check_csrf(request: Request) -> None:
+    """Raise :class:`CsrfPrevented` unless a browser would have preflighted ``request``."""
+    if not runs_an_operation(request):
+        return
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type and content_type not in SIMPLE_CONTENT_TYPES:
+        return
+    if any(name in request.headers for name in PREFLIGHT_HEADERS):
+        return
+    raise CsrfPrevented(
+        "This request could have been sent by a browser without a CORS preflight. Send "
+        "'Content-Type: application/json' (POST) or an 'apollo-require-preflight: true' header."
+    )

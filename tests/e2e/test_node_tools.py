@@ -1,0 +1,61 @@
+"""Stock JavaScript tooling against the real gateway: the GraphQL-over-HTTP audit suite, a
+GraphQL client library, and GraphiQL in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import GatewayServer
+from tests.e2e.node_tools import chromium_executable, last_json_line, run_node
+
+EXAMPLE_NIN = "12834122055"
+LOOPBACK = re.compile(r"^http://127\.0\.0\.1:\d+/")
+
+
+async def test_the_graphql_http_audit_suite_passes_all_61_audits(
+    gateway: GatewayServer, auth_headers: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = await run_node("audit.mjs", f"{gateway.url}/graphql", auth_headers=auth_headers)
+    summary = output.strip().splitlines()[-1]
+    with capsys.disabled():
+        # The suite's own verdict, shown in every run's output (CI's log included).
+        print(f"\naudit: {summary}")
+    assert summary == "61 passed, 0 failed", output
+    assert code == 0
+
+
+async def test_a_graphql_client_library_gets_a_summary_and_typed_errors(
+    gateway: GatewayServer, auth_headers: dict[str, str]
+) -> None:
+    code, output = await run_node(
+        "client.mjs", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers=auth_headers
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    patient = result["summary"]["patient"]
+    assert patient["nin"] == EXAMPLE_NIN
+    assert patient["medications"]["status"] == "COMPLETE"
+    assert len(patient["medications"]["prescriptions"]) > 0
+    # graphql-request asks for application/graphql-response+json: a variable that fails
+    # coercion is a request error, so 400, with the gateway's code and no number in the message.
+    assert result["badInput"]["status"] == 400
+    assert result["badInput"]["codes"] == ["BAD_USER_INPUT"]
+    assert "12345678901" not in " ".join(result["badInput"]["messages"])
+
+
+async def test_graphiql_runs_a_query_in_a_browser_that_never_leaves_loopback(
+    gateway: GatewayServer, auth_headers: dict[str, str]
+) -> None:
+    chromium = chromium_executable()
+    code, output = await run_node(
+        "graphiql.mjs", f"{gateway.url}/graphql", chromium, auth_headers=auth_headers
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    assert result["problems"] == []
+    assert result["found"] is True
+    assert any(url.endswith("/graphiql-assets/graphiql.min.js") for url in result["requested"])
+    outside = [url for url in result["requested"] if not LOOPBACK.match(url)]
+    assert outside == []
