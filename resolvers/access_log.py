@@ -129,12 +129,25 @@ def _instant(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _entry(events: list[StoredEvent], full: bool) -> AccessLogEntry:
+def _cursor_seq(events: list[StoredEvent], query: LogQuery) -> int:
+    """The seq the next page continues before: the newest of this access's events that the
+    query's filters admit, as the store's paging compares (a request's events can straddle
+    ``since``/``until``; actor and emergency are the same for all of them)."""
+    admitted = [
+        stored.seq
+        for stored in events
+        if (query.since is None or stored.event.at >= query.since)
+        and (query.until is None or stored.event.at < query.until)
+    ]
+    return max(admitted, default=events[-1].seq)
+
+
+def _entry(events: list[StoredEvent], full: bool, cursor: int) -> AccessLogEntry:
     head = events[0].event
     fields = [stored.event for stored in events]
     shown = [e.field for e in fields if e.field != _LOOKUP]
     return AccessLogEntry(
-        cursor=str(events[-1].seq),
+        cursor=str(cursor),
         at=_instant(head.at),
         actor_name=head.actor_name,
         organisation_name=head.organisation_name,
@@ -217,7 +230,7 @@ class AccessLogQuery:
             raise AccessLogUnavailable("the access log cannot be read right now") from exc
         ctx.audit.record(nin.value, "accessLog", Outcome.GRANTED)
         page = groups[:first]
-        entries = [_entry(events, full) for events in page]
+        entries = [_entry(events, full, _cursor_seq(events, query)) for events in page]
         return AccessLogPage(
             entries=entries,
             has_next_page=len(groups) > first,

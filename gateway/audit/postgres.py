@@ -120,6 +120,7 @@ class PostgresAuditStore(AuditStore):
                 await db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
                 await db.execute(_SCHEMA)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            await self.close()
             raise AuditUnavailable(f"the access log database is unreachable ({exc})") from exc
 
     async def close(self) -> None:
