@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,4 +20,15 @@ class Context:
     request_id: str
     settings: Settings
     clients: SourceClients
+    deadline: float
+    """When the request must be answered: an absolute ``loop.time()``. No upstream call, retry
+    or wait goes past it."""
     fetches: RequestFetches = field(default_factory=RequestFetches)
+
+    def __post_init__(self) -> None:
+        self.fetches.deadline = self.deadline
+
+    @staticmethod
+    def deadline_in(seconds: float) -> float:
+        """The ``deadline`` ``seconds`` from now."""
+        return asyncio.get_running_loop().time() + seconds

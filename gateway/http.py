@@ -45,6 +45,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             request_id=request_id,
             settings=self._settings,
             clients=request.state.clients,
+            deadline=Context.deadline_in(self._settings.request_deadline_s),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

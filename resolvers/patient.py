@@ -23,6 +23,7 @@ from resolvers.gp_registry import GeneralPractitionerSection
 from resolvers.lab_results import LabResultsSection
 from resolvers.prescriptions import MedicationsSection
 from resolvers.section import SourceOutcome
+from resolvers.source_health import SourceHealthQuery
 from resolvers.visit_history import VisitHistorySection
 
 IdentityNumberKindType = strawberry.enum(
@@ -137,7 +138,7 @@ def _selected_names(info: Info[Context, None]) -> set[str]:
 
 
 @strawberry.type(description="Reading the summary care record.")
-class Query:
+class Query(SourceHealthQuery):
     @strawberry.field(
         description="The summary of one patient. Null when the core record knows no patient "
         "with this number. Every registry the selection needs is asked at once."

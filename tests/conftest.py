@@ -20,7 +20,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.context import Context
 from gateway.schema import schema
-from gateway.settings import Settings, SourceSettings, SourcesSettings
+from gateway.settings import CacheSettings, Settings, SourceSettings, SourcesSettings
 from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
@@ -74,13 +74,31 @@ async def registries(shared_registries: MockRegistries) -> AsyncIterator[MockReg
     await reset()
 
 
-def settings_for(registries: MockRegistries, **source_overrides: Any) -> Settings:
-    """Settings that point every source at the running mocks."""
+# Unless a test turns them on, every request reaches the registries as if there were no cache,
+# no retries and no breaker: most tests count or fault upstream requests one summary at a time.
+RESILIENCE_OFF: dict[str, Any] = {
+    "cache_ttl_s": 0,
+    "stale_max_s": 0,
+    "retries": 0,
+    "breaker_failure_threshold": 1_000_000,
+}
+
+
+def settings_for(
+    registries: MockRegistries,
+    *,
+    cache: CacheSettings | None = None,
+    request_deadline_s: float = 10.0,
+    **source_overrides: Any,
+) -> Settings:
+    """Settings that point every source at the running mocks; ``source_overrides`` apply to
+    every source (see ``RESILIENCE_OFF`` for what is off by default)."""
     options: dict[str, Any] = {
         "timeout_s": TEST_TIMEOUT_S,
         "connect_timeout_s": TEST_TIMEOUT_S,
         "page_size": TEST_PAGE_SIZE,
         "max_pages": 100,
+        **RESILIENCE_OFF,
         **source_overrides,
     }
     sources = SourcesSettings(
@@ -89,7 +107,12 @@ def settings_for(registries: MockRegistries, **source_overrides: Any) -> Setting
             for source, url in registries.base_urls.items()
         }
     )
-    return Settings(sources=sources, graphiql=True)
+    return Settings(
+        sources=sources,
+        graphiql=True,
+        cache=cache or CacheSettings(),
+        request_deadline_s=request_deadline_s,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +136,12 @@ class SchemaRunner:
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """``{"data": ..., "errors": [...formatted]}``, as the HTTP layer would return it."""
-        context = Context(request_id="test", settings=self.settings, clients=self.clients)
+        context = Context(
+            request_id="test",
+            settings=self.settings,
+            clients=self.clients,
+            deadline=Context.deadline_in(self.settings.request_deadline_s),
+        )
         result = await schema.execute(query, variable_values=variables, context_value=context)
         return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
 

@@ -29,7 +29,7 @@ class _Query:
 
 
 def _context() -> Context:
-    return Context(request_id="req-42", settings=Settings(), clients=None)  # type: ignore[arg-type]
+    return Context(request_id="req-42", settings=Settings(), clients=None, deadline=0.0)  # type: ignore[arg-type]
 
 
 async def test_an_unexpected_exception_is_masked_with_the_request_id(
