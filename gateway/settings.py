@@ -50,7 +50,10 @@ class SourceSettings(BaseModel):
         default=0.1, ge=0, description="First backoff; doubles per retry, with full jitter."
     )
     breaker_failure_threshold: int = Field(
-        default=5, ge=1, description="Consecutive failed searches that open the breaker."
+        default=10,
+        ge=1,
+        description="Consecutive failed searches that open the breaker (a summary makes up to 7 "
+        "a source).",
     )
     breaker_reset_s: float = Field(
         default=15.0, gt=0, description="How long the breaker stays open before one probe."

@@ -7,17 +7,24 @@ talk HTTP to the gateway.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gc
+import os
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio
+import redis.exceptions
 import uvicorn
+from pydantic import SecretStr
 
 from gateway.app import create_app
+from gateway.cache import UpstreamCache
 from gateway.context import Context
 from gateway.schema import schema
 from gateway.settings import CacheSettings, Settings, SourceSettings, SourcesSettings
@@ -225,3 +232,56 @@ def strip_timing(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_timing(v) for v in value]
     return value
+
+
+# What the resilience tests turn on: a cache, one retry, the breaker (each test may change it).
+RESILIENCE_ON: dict[str, Any] = {
+    "cache_ttl_s": 60.0,
+    "stale_max_s": 600.0,
+    "retries": 1,
+    "retry_backoff_s": 0.02,
+    "breaker_failure_threshold": 5,
+}
+
+
+@contextlib.asynccontextmanager
+async def fresh_runner(settings: Settings) -> AsyncIterator[SchemaRunner]:
+    """A schema-level runner with clients of its own: an empty cache (the configured one, memory
+    or Redis), closed breakers."""
+    cache = UpstreamCache.open(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield SchemaRunner(settings, SourceClients.build(settings, session, cache))
+    finally:
+        await cache.aclose()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis_cache() -> AsyncIterator[CacheSettings]:
+    """Cache settings for the real Redis, under a namespace of this test's own (deleted after).
+
+    Skips when Redis is not reachable, except under CI=true, where Redis must be there.
+    """
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        await client.aclose()
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"CI needs Redis at {REDIS_URL}") from exc
+        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__})")
+    namespace = f"test-{uuid.uuid4().hex}"
+    try:
+        yield CacheSettings(
+            redis_url=REDIS_URL,
+            encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+            namespace=namespace,
+        )
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
