@@ -127,8 +127,6 @@ class FhirSource:
                 decode=SearchResult.from_json,
             )
         )
-        if served.provenance is LIVE:
-            return served.value
         return dataclasses.replace(served.value, provenance=served.provenance)
 
     async def _search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:

@@ -33,7 +33,7 @@ from gateway.breaker import CircuitBreaker, CircuitState, ErrorWindow
 from gateway.cache import CachedEntry, Lookup, UpstreamCache
 from gateway.deadline import bounded, remaining
 from gateway.errors import SourceBusy, SourceCircuitOpen, SourceError, SourceTimeout
-from gateway.fetch import LIVE, Provenance
+from gateway.fetch import Provenance
 from gateway.settings import SourceSettings
 
 T = TypeVar("T")
@@ -192,7 +192,7 @@ class Upstream:
         self.errors.record(ok=True)
         keep_s = max(self._settings.cache_ttl_s, self._settings.stale_max_s)
         await self._cache.store(lookup, read.encode(value), fetched_at, keep_s)
-        return Served(value, LIVE)
+        return Served(value, Provenance(fetched_at=dt.datetime.fromtimestamp(fetched_at, dt.UTC)))
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:

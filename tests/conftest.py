@@ -12,13 +12,13 @@ import contextlib
 import gc
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio
+import redis
 import redis.exceptions
 import uvicorn
 from pydantic import SecretStr
@@ -260,16 +260,16 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-async def redis_cache() -> AsyncIterator[CacheSettings]:
+def redis_cache() -> Iterator[CacheSettings]:
     """Cache settings for the real Redis, under a namespace of this test's own (deleted after).
 
     Skips when Redis is not reachable, except under CI=true, where Redis must be there.
     """
-    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
-        await client.ping()
+        client.ping()
     except (redis.exceptions.RedisError, OSError) as exc:
-        await client.aclose()
+        client.close()
         if os.environ.get("CI") == "true":
             raise AssertionError(f"CI needs Redis at {REDIS_URL}") from exc
         pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__})")
@@ -281,7 +281,7 @@ async def redis_cache() -> AsyncIterator[CacheSettings]:
             namespace=namespace,
         )
     finally:
-        keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+        keys = list(client.scan_iter(match=f"{namespace}:*"))
         if keys:
-            await client.delete(*keys)
-        await client.aclose()
+            client.delete(*keys)
+        client.close()
