@@ -11,7 +11,7 @@ from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.examples import SUMMARY_QUERY
-from tests.conftest import RESILIENCE_ON, GatewayServer, serve, settings_for
+from tests.conftest import RESILIENCE_ON, GatewayServer, fresh_runner, serve, settings_for
 
 PATIENT = fixture("home-care-elderly").nin
 
@@ -169,3 +169,31 @@ async def test_a_cached_answer_is_served_without_asking_the_registry_again(
     assert (section["status"], section["fromCache"]) == ("COMPLETE", True)
     assert all(s["fromCache"] and s["ageSeconds"] >= 0 for s in section["searches"])
     assert section["prescriptions"] == first["data"]["patient"]["medications"]["prescriptions"]
+
+
+async def test_invalidating_a_patient_makes_the_next_summary_ask_that_registry_again(
+    registries: MockRegistries,
+) -> None:
+    async with fresh_runner(settings_for(registries, **RESILIENCE_ON)) as runner:
+        await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        registries.reset_stats()
+        await runner.clients.invalidate_patient("prescriptions", PATIENT)
+        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    assert registries.stats(Source.PRESCRIPTIONS).total > 0
+    assert body["data"]["patient"]["medications"]["fromCache"] is False
+    others = [s for s in registries.sources if s is not Source.PRESCRIPTIONS]
+    assert all(registries.stats(s).total == 0 for s in others), "only that registry's entries"
+
+
+async def test_a_hanging_registry_is_given_up_at_the_request_deadline_not_its_timeout(
+    registries: MockRegistries,
+) -> None:
+    settings = settings_for(registries, **RESILIENCE_ON, timeout_s=30.0, request_deadline_s=1.0)
+    await registries.set_fault(Source.LAB_RESULTS, Fault(FaultKind.HANG))
+    async with serve(settings) as gateway:
+        # Far less than the source's 30 s timeout: the deadline ended the wait.
+        body = await asyncio.wait_for(gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT}), 10)
+    patient = body["data"]["patient"]
+    assert patient["labResults"]["status"] == "UNAVAILABLE"
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"SOURCE_TIMEOUT"}
+    assert patient["medications"]["status"] == "COMPLETE"
