@@ -27,7 +27,8 @@ from gateway.deadline import remaining
 from gateway.errors import SourceBusy, SourceCircuitOpen, SourceUnavailable
 from gateway.settings import SourceSettings
 
-MAX_BACKOFF_S = 2.0
+MAX_BACKOFF_S = 1.0
+MAX_WAIT_S = 2.0
 
 
 def _transient(error: BaseException) -> bool:
@@ -36,12 +37,15 @@ def _transient(error: BaseException) -> bool:
     )
 
 
-class _PastDeadline(stop_base):
-    """Stop when the coming wait would end at or past the request's deadline."""
+class _TooLongAWait(stop_base):
+    """Stop when the coming wait would end at or past the request's deadline, or is longer than
+    ``MAX_WAIT_S`` (a registry that asks for more patience than a waiting clinician has is not
+    asked again sooner: the error, or a stale answer, comes at once)."""
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         left = remaining()
-        return left is not None and retry_state.upcoming_sleep >= left
+        wait = retry_state.upcoming_sleep
+        return wait > MAX_WAIT_S or (left is not None and wait >= left)
 
 
 def retrying(settings: SourceSettings) -> AsyncRetrying:
@@ -56,7 +60,7 @@ def retrying(settings: SourceSettings) -> AsyncRetrying:
     return AsyncRetrying(
         retry=retry_if_exception(_transient),
         wait=wait,
-        stop=stop_after_attempt(settings.retries + 1) | _PastDeadline(),
+        stop=stop_after_attempt(settings.retries + 1) | _TooLongAWait(),
         reraise=True,
     )
 
