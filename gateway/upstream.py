@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -82,8 +83,8 @@ def health_json(report: SourceHealthReport) -> dict[str, Any]:
         "consecutiveFailures": report.consecutive_failures,
         "recentCalls": report.recent_calls,
         "recentFailures": report.recent_failures,
-        "recentErrorRate": report.error_rate,
-        "openForSeconds": report.open_for_s,
+        "recentErrorRate": _round(report.error_rate),
+        "openForSeconds": _round(report.open_for_s),
         "inFlight": report.in_flight,
     }
 
@@ -157,12 +158,19 @@ class Upstream:
             # Its own task: a caller that gives up (or is cancelled) leaves it to the others.
             flight = asyncio.ensure_future(self._fly(read))
             self._flights[lookup.key] = flight
-            flight.add_done_callback(lambda _: self._flights.pop(lookup.key, None))
+            flight.add_done_callback(functools.partial(self._landed, lookup.key))
         try:
             served: Served[T] = await asyncio.wait_for(asyncio.shield(flight), remaining())
         except TimeoutError:
             raise SourceTimeout(self.name, f"{self._label} did not answer in time") from None
         return served
+
+    def _landed(self, key: str, flight: asyncio.Task[Any]) -> None:
+        self._flights.pop(key, None)
+        # Every waiter may have given up (deadline, cancelled request): the outcome is consumed
+        # here so that asyncio does not report it as never retrieved.
+        if not flight.cancelled():
+            flight.exception()
 
     async def _fly(self, read: Read[T]) -> Served[T]:
         # A flight that ended just before this one began may have stored the answer already.
@@ -215,6 +223,10 @@ class Upstream:
         finally:
             self._in_flight -= 1
             self._slots.release()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _cached(entry: CachedEntry, age: float, stale_after: SourceError | None) -> Provenance:

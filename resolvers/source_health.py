@@ -29,7 +29,9 @@ class SourceHealth:
     consecutive_failures: int = strawberry.field(
         description="Failed searches since the last success."
     )
-    recent_calls: int = strawberry.field(description="Searches sent to it in the last minute.")
+    recent_calls: int = strawberry.field(
+        description="Searches sent to it in the last minute (a search's retries are one)."
+    )
     recent_failures: int = strawberry.field(description="Of those, how many failed.")
     recent_error_rate: float | None = strawberry.field(
         description="recentFailures / recentCalls; null without recent calls."
@@ -48,7 +50,7 @@ class SourceHealth:
             consecutive_failures=report.consecutive_failures,
             recent_calls=report.recent_calls,
             recent_failures=report.recent_failures,
-            recent_error_rate=report.error_rate,
+            recent_error_rate=None if report.error_rate is None else round(report.error_rate, 3),
             open_for_seconds=None if report.open_for_s is None else round(report.open_for_s, 3),
             in_flight=report.in_flight,
         )
