@@ -22,6 +22,7 @@ from gateway.audit.store import AuditUnavailable
 from gateway.audit.writer import AuditWriter
 from gateway.auth import ACCESS_HEADERS, Authenticator, build_authenticator
 from gateway.body_limit import BodySizeLimit
+from gateway.cache import UpstreamCache
 from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.errors import ConfigurationError
 from gateway.graphiql import graphiql_assets_app, graphiql_page
@@ -29,6 +30,7 @@ from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL
 from gateway.schema import build_schema
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
+from gateway.upstream import health_json
 from resolvers.clients import SourceClients
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 
@@ -51,44 +53,63 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        cache = UpstreamCache.open(settings)
         connector = aiohttp.TCPConnector(
             limit=settings.http_max_connections, limit_per_host=0, ttl_dns_cache=300
         )
-        async with aiohttp.ClientSession(
-            connector=connector,
-            # Registries see who calls them; no patient data ever goes in a header.
-            headers={"User-Agent": f"summary-gateway/{version('summary-gateway')}"},
-            json_serialize=lambda obj: orjson.dumps(obj).decode(),
-            raise_for_status=False,
-        ) as session:
-            clients = SourceClients.build(settings, session)
-            authenticator = _authenticator(settings, session)
-            store = build_store(settings)
-            try:
-                await store.open()
-            except AuditUnavailable as exc:
-                # No access log, no service: refuse to start rather than serve unlogged.
-                raise ConfigurationError(f"the access log cannot be opened: {exc}") from exc
-            writer = AuditWriter(store, settings.audit.max_batch, settings.audit.write_timeout_s)
-            await writer.start()
-            # Everything allocated so far (modules, schema, clients) lives as long as the process:
-            # keep it out of the cyclic collector's full passes. Measured here: a full pass over
-            # the ~71,000 objects left after start takes ~70 ms, a stall for every request in
-            # flight; after the freeze it walks only what requests leave behind.
-            gc.collect()
-            gc.freeze()
-            try:
-                yield {"clients": clients, "authenticator": authenticator, "audit_writer": writer}
-            finally:
-                await writer.stop()
-                await store.close()
+        try:
+            async with aiohttp.ClientSession(
+                connector=connector,
+                # Registries see who calls them; no patient data ever goes in a header.
+                headers={"User-Agent": f"summary-gateway/{version('summary-gateway')}"},
+                json_serialize=lambda obj: orjson.dumps(obj).decode(),
+                raise_for_status=False,
+            ) as session:
+                clients = SourceClients.build(settings, session, cache)
+                authenticator = _authenticator(settings, session)
+                store = build_store(settings)
+                try:
+                    await store.open()
+                except AuditUnavailable as exc:
+                    # No access log, no service: refuse to start rather than serve unlogged.
+                    raise ConfigurationError(f"the access log cannot be opened: {exc}") from exc
+                writer = AuditWriter(
+                    store, settings.audit.max_batch, settings.audit.write_timeout_s
+                )
+                await writer.start()
+                # Everything allocated so far (modules, schema, clients) lives as long as the
+                # process: keep it out of the cyclic collector's full passes. Measured here: a
+                # full pass over the ~71,000 objects left after start takes ~70 ms, a stall for
+                # every request in flight; after the freeze it walks only what requests leave.
+                gc.collect()
+                gc.freeze()
+                try:
+                    yield {
+                        "clients": clients,
+                        "authenticator": authenticator,
+                        "audit_writer": writer,
+                    }
+                finally:
+                    await writer.stop()
+                    await store.close()
+        finally:
+            await cache.aclose()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        # The registries are reported, never a reason to be unready: a summary with a source
+        # down (or served stale) is still the best a clinician can get.
+        clients: SourceClients = request.state.clients
+        return JSONResponse(
+            {"status": "ready", "sources": [health_json(r) for r in clients.health()]}
+        )
+
     routes: list[BaseRoute] = [
         Route("/graphql", GatewayGraphQL(settings, schema=schema), methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
     ]
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops

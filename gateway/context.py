@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,9 @@ class Context:
     request_id: str
     settings: Settings
     clients: SourceClients
+    deadline: float
+    """When the request must be answered: an absolute ``loop.time()``. No upstream call, retry
+    or wait goes past it."""
     actor: Actor
     stated: StatedAccess
     audit_writer: AuditWriter
@@ -35,3 +39,18 @@ class Context:
 
     def __post_init__(self) -> None:
         self.audit = AuditTrail(self.actor, self.stated, self.request_id)
+        self.fetches.deadline = self.deadline
+
+    @staticmethod
+    def deadline_in(seconds: float) -> float:
+        """The ``deadline`` ``seconds`` from now."""
+        return asyncio.get_running_loop().time() + seconds
+
+    @staticmethod
+    def upstream_deadline(request_deadline_s: float) -> float:
+        """The upstream calls' deadline for a request allowed ``request_deadline_s``: a little
+        earlier, so that a registry that hangs is given up with time left to answer with the
+        other sections and to write the access log, before the whole request's deadline
+        (DEADLINE_EXCEEDED, no data) would strike."""
+        margin = min(0.5, request_deadline_s * 0.2)
+        return Context.deadline_in(request_deadline_s - margin)

@@ -16,7 +16,10 @@
     ├── AccessDenied                  FORBIDDEN, RESTRICTED, BLOCKED, RESERVED (gateway/policy.py)
     └── SourceError                   one upstream registry failed us
         ├── SourceUnavailable         SOURCE_UNAVAILABLE   refused, reset, HTTP 5xx / 429
+        │   ├── SourceCircuitOpen     SOURCE_CIRCUIT_OPEN  not asked: its breaker is open
+        │   └── SourceBusy            SOURCE_BUSY          not asked: its in-flight cap stayed full
         ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
+                                                           or the request's deadline
         └── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
                                                            a ``next`` link that fails or leaves
                                                            the source
@@ -86,13 +89,32 @@ class SourceError(GatewayError):
 
 
 class SourceUnavailable(SourceError):
-    """The registry refused the connection, reset it, or answered 5xx/429."""
+    """The registry refused the connection, reset it, or answered 5xx/429.
+
+    ``retry_after_s`` is the registry's ``Retry-After`` (in seconds) when it sent one.
+    """
 
     code = "SOURCE_UNAVAILABLE"
 
+    def __init__(self, source: str, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(source, message)
+        self.retry_after_s = retry_after_s
+
+
+class SourceCircuitOpen(SourceUnavailable):
+    """The source failed repeatedly; its circuit breaker is open, so it was not asked at all."""
+
+    code = "SOURCE_CIRCUIT_OPEN"
+
+
+class SourceBusy(SourceUnavailable):
+    """The source already had its cap of calls in flight, and no slot freed up in time."""
+
+    code = "SOURCE_BUSY"
+
 
 class SourceTimeout(SourceError):
-    """The registry did not answer within its configured timeout."""
+    """The registry did not answer within its configured timeout, or the request's deadline."""
 
     code = "SOURCE_TIMEOUT"
 

@@ -8,20 +8,44 @@ two sections that read the same search share one upstream call.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from gateway.deadline import request_deadline
 from gateway.errors import GatewayError, SourceError
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where an answer came from: the registry just now, or the gateway's cache."""
+
+    from_cache: bool = False
+    fetched_at: dt.datetime | None = None
+    """When the answer left the registry; None: during this request."""
+    age_s: float | None = None
+    """How old a cached answer was when served; None when live."""
+    stale_after: SourceError | None = None
+    """The failure a stale answer stands in for; None unless served stale."""
+
+
+LIVE = Provenance()
+
+
+@dataclass(frozen=True, slots=True)
 class SearchOutcome:
-    """How one upstream search went, for ``Patient.sources`` and each section's provenance."""
+    """How one upstream search went, for ``Patient.sources``, each section's provenance and the
+    access log.
+
+    ``error`` is set when the search gave nothing usable. A stale answer is not an error: then
+    ``error`` is None, ``stale_age_s`` says how old the answer is and ``stale_after`` which
+    failure it stands in for.
+    """
 
     source: str
     resource_type: str
@@ -31,6 +55,10 @@ class SearchOutcome:
     truncated: bool
     entries: int
     error: GatewayError | None  # a SourceError, or the policy's denial for a withheld section
+    from_cache: bool = False
+    age_s: float | None = None
+    stale_age_s: float | None = None
+    stale_after: SourceError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +83,7 @@ class Page(Generic[T]):
     pages: int = 1
     truncated: bool = False
     entries: int = 0
+    provenance: Provenance = LIVE
 
 
 async def timed(source: str, resource_type: str, run: Awaitable[Page[T]]) -> Fetched[T]:
@@ -68,17 +97,33 @@ async def timed(source: str, resource_type: str, run: Awaitable[Page[T]]) -> Fet
         outcome = SearchOutcome(source, resource_type, fetched_at, duration, 0, False, 0, error)
         return Fetched(None, outcome)
     duration = (time.perf_counter() - started) * 1000
+    came = page.provenance
     outcome = SearchOutcome(
-        source, resource_type, fetched_at, duration, page.pages, page.truncated, page.entries, None
+        source,
+        resource_type,
+        came.fetched_at or fetched_at,
+        duration,
+        page.pages,
+        page.truncated,
+        page.entries,
+        None,
+        from_cache=came.from_cache,
+        age_s=came.age_s,
+        stale_age_s=came.age_s if came.stale_after is not None else None,
+        stale_after=came.stale_after,
     )
     return Fetched(page.items, outcome)
 
 
 class RequestFetches:
-    """The searches started for one request, keyed by source, resource type and patient."""
+    """The searches started for one request, keyed by source, resource type and patient.
 
-    def __init__(self) -> None:
+    Each search runs in a task that carries the request's deadline (``gateway/deadline.py``).
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
         self._tasks: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        self.deadline = deadline
 
     def search(
         self, source: str, resource_type: str, patient: str, run: Callable[[], Awaitable[Page[T]]]
@@ -88,7 +133,9 @@ class RequestFetches:
         key = (source, resource_type, patient)
         task = self._tasks.get(key)
         if task is None:
-            task = asyncio.ensure_future(timed(source, resource_type, run()))
+            context = contextvars.copy_context()
+            context.run(request_deadline.set, self.deadline)
+            task = asyncio.create_task(timed(source, resource_type, run()), context=context)
             self._tasks[key] = task
         return task
 

@@ -1,12 +1,16 @@
-"""A FHIR R4 search client for one source: paging, timeouts, and the one error boundary.
+"""A FHIR R4 search client for one source: paging, timeouts, retries, and the one error boundary.
 
 Every upstream failure becomes a ``SourceError`` here and nowhere else (see ``gateway/errors.py``).
+Each search goes through the source's ``Upstream`` (cache, single-flight, bulkhead, breaker,
+stale-if-error); each HTTP request has aiohttp's connect and total timeouts, cut to the request's
+deadline, and is retried when the failure is transient (``gateway/retry.py``).
 Raw FHIR JSON leaves this module only towards the source modules in ``resolvers/``, which map it
 into typed objects; nothing past them sees a dict.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +20,13 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 
+from gateway.cache import UpstreamCache
+from gateway.deadline import bounded, remaining
 from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
-from gateway.fetch import Page
-from gateway.settings import SourceSettings
+from gateway.fetch import LIVE, Page, Provenance
+from gateway.retry import retry_after_seconds, retrying
+from gateway.settings import Settings, SourceSettings
+from gateway.upstream import Read, Upstream
 
 T = TypeVar("T")
 
@@ -36,6 +44,23 @@ class SearchResult:
     included: dict[str, Resource] = field(default_factory=dict)
     pages: int = 1
     truncated: bool = False
+    provenance: Provenance = LIVE
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON data, for the cache (provenance is not part of it)."""
+        return {
+            "matches": self.matches,
+            "included": self.included,
+            "pages": self.pages,
+            "truncated": self.truncated,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchResult:
+        """The result ``to_json`` gave."""
+        return cls(
+            list(data["matches"]), dict(data["included"]), int(data["pages"]), data["truncated"]
+        )
 
     def resolve(self, reference: Mapping[str, Any] | None) -> Resource | None:
         """The included resource a ``{"reference": "Type/id"}`` points at, if it came along."""
@@ -48,16 +73,22 @@ class SearchResult:
 class FhirSource:
     """Searches one FHIR server. Holds no per-patient state; one instance per source per app."""
 
-    def __init__(self, name: str, settings: SourceSettings, session: aiohttp.ClientSession):
+    def __init__(
+        self,
+        name: str,
+        settings: SourceSettings,
+        session: aiohttp.ClientSession,
+        upstream: Upstream | None = None,
+    ):
+        """``upstream`` defaults to one with a memory cache of its own (for tests and scripts);
+        the app passes one built on its shared cache."""
         if settings.base_url is None:
             raise ValueError(f"source {name} has no base_url")
         self.name = name
         self.base_url = settings.base_url
         self._settings = settings
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(
-            total=settings.timeout_s, sock_connect=settings.connect_timeout_s
-        )
+        self.upstream = upstream or Upstream(name, settings, UpstreamCache.memory(Settings()))
         base = urlsplit(self.base_url)
         self._origin = (base.scheme, base.netloc)
 
@@ -66,21 +97,47 @@ class FhirSource:
         resource_type: str,
         params: Sequence[tuple[str, str]],
         build: Callable[[SearchResult], T],
+        *,
+        patient: str,
+        cacheable: bool = True,
     ) -> Page[T]:
         """Search, then map the result with ``build`` into typed objects.
 
         A mapping failure (a shape the FHIR profile does not allow) is the source's fault, so it
         becomes SOURCE_BAD_RESPONSE here, like any other bad answer.
         """
-        result = await self.search(resource_type, params)
+        result = await self.search(resource_type, params, patient=patient, cacheable=cacheable)
         try:
             items = build(result)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
-        return Page(items, result.pages, result.truncated, len(result.matches))
+        return Page(items, result.pages, result.truncated, len(result.matches), result.provenance)
 
-    async def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:
-        """Run a search and follow ``next`` links up to the source's page cap."""
+    async def search(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        patient: str,
+        cacheable: bool = True,
+    ) -> SearchResult:
+        """Run a search of ``patient``'s data (an identity number, the cache's unit of
+        invalidation) and follow ``next`` links up to the source's page cap. ``cacheable=False``
+        always asks the registry (see ``Read.cacheable``)."""
+        served = await self.upstream.read(
+            Read(
+                patient,
+                resource_type,
+                params,
+                fetch=lambda: self._search(resource_type, params),
+                encode=SearchResult.to_json,
+                decode=SearchResult.from_json,
+                cacheable=cacheable,
+            )
+        )
+        return dataclasses.replace(served.value, provenance=served.provenance)
+
+    async def _search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:
         query = [*params, ("_count", str(self._settings.page_size))]
         url: str | None = f"{self.base_url}/{resource_type}"
         matches: list[Resource] = []
@@ -120,19 +177,38 @@ class FhirSource:
         return f"the {self.name.replace('_', ' ')} registry"
 
     async def _get_bundle(self, url: str, params: Sequence[tuple[str, str]] | None) -> Resource:
+        """GET one page, retried while the failure is transient and time is left."""
+        async for attempt in retrying(self._settings):
+            with attempt:
+                return await self._get_bundle_once(url, params)
+        raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
+
+    async def _get_bundle_once(
+        self, url: str, params: Sequence[tuple[str, str]] | None
+    ) -> Resource:
         # The URL holds the patient's identifier: it is never put in a message or a log line.
+        left = remaining()
+        if left is not None and left <= 0:
+            raise SourceTimeout(self.name, f"{self._label} was not asked: no time was left")
+        timeout = aiohttp.ClientTimeout(
+            total=bounded(self._settings.timeout_s),
+            sock_connect=bounded(self._settings.connect_timeout_s),
+        )
         try:
             async with self._session.get(
-                url, params=params, headers=_ACCEPT, timeout=self._timeout
+                url, params=params, headers=_ACCEPT, timeout=timeout
             ) as response:
                 status = response.status
+                retry_after = response.headers.get("Retry-After")
                 body = await response.read()
         except TimeoutError as exc:
             raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
         except aiohttp.ClientError as exc:
             raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
         if status >= 500 or status == 429:
-            raise SourceUnavailable(self.name, f"{self._label} answered HTTP {status}")
+            raise SourceUnavailable(
+                self.name, f"{self._label} answered HTTP {status}", retry_after_seconds(retry_after)
+            )
         if status >= 400:
             raise SourceBadResponse(self.name, f"{self._label} refused the search (HTTP {status})")
         try:

@@ -222,6 +222,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             request_id=request_id,
             settings=self._settings,
             clients=state.clients,
+            deadline=Context.upstream_deadline(self._settings.request_deadline_s),
             actor=actor,
             stated=stated,
             audit_writer=state.audit_writer,

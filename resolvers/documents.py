@@ -94,6 +94,7 @@ class DocumentsClient:
             "DocumentReference",
             [("subject:identifier", nin.fhir_token)],
             lambda result: newest_first([_document(r) for r in result.matches], "date"),
+            patient=nin.value,
         )
 
 

@@ -114,6 +114,7 @@ class GpRegistryClient:
                 ("_include", "PractitionerRole:organization"),
             ],
             _regular_gp,
+            patient=nin.value,
         )
 
 

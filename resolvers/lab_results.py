@@ -154,6 +154,7 @@ class LabResultsClient:
             "DiagnosticReport",
             [("subject:identifier", nin.fhir_token), ("_include", "DiagnosticReport:result")],
             _reports,
+            patient=nin.value,
         )
 
 

@@ -74,11 +74,14 @@ class Patient:
             return await build(withheld, self._nin)
         section = await build(ctx, self._nin)
         unavailable = section.status is SectionStatus.UNAVAILABLE
+        stale = section.stale_age_seconds
         ctx.audit.record(
             self._nin.value,
             name,
             Outcome.ERROR if unavailable else Outcome.GRANTED,
             restricted_opened=decision.restricted_opened,
+            from_cache=section.from_cache,
+            stale_age_ms=round(stale * 1000) if stale is not None else None,
         )
         return section
 

@@ -151,6 +151,7 @@ class PrescriptionsClient:
             lambda result: newest_first(
                 [_prescription(r) for r in result.matches], "prescribed_at"
             ),
+            patient=nin.value,
         )
 
     async def dispensings(self, nin: NationalIdentityNumber) -> Page[list[Dispensing]]:
@@ -159,6 +160,7 @@ class PrescriptionsClient:
             "MedicationDispense",
             [("subject:identifier", nin.fhir_token)],
             lambda result: newest_first([_dispensing(r) for r in result.matches], "dispensed_at"),
+            patient=nin.value,
         )
 
 

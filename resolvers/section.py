@@ -60,6 +60,11 @@ class SectionStatus(Enum):
         description="Your role or authorisation does not include this section. It was not "
         "fetched; its lists are null with a FORBIDDEN error.",
     )
+    STALE = strawberry.enum_value(
+        "STALE",
+        description="The source could not be read just now, so the gateway's last copy is shown "
+        "(no part failed outright): it is staleAgeSeconds old, and may have changed since.",
+    )
 
 
 @strawberry.enum(description="Why a section holds no entries.")
@@ -85,6 +90,11 @@ class SearchStatus(Enum):
         "TRUNCATED", description="Stopped at the configured page cap; more entries exist."
     )
     FAILED = strawberry.enum_value("FAILED", description="No usable answer; see errorCode.")
+    STALE = strawberry.enum_value(
+        "STALE",
+        description="The source failed (see errorCode); an older cached answer was used instead "
+        "(see ageSeconds).",
+    )
 
 
 @strawberry.type(description="One upstream FHIR search made for this request.")
@@ -93,19 +103,32 @@ class SourceOutcome:
     resource_type: str = strawberry.field(description="The FHIR resource type searched.")
     status: SearchStatus = strawberry.field(description="How the search went.")
     error_code: str | None = strawberry.field(
-        description="The error's stable code when it failed (SOURCE_UNAVAILABLE, "
-        "SOURCE_TIMEOUT, SOURCE_BAD_RESPONSE)."
+        description="The error's stable code when it failed or was served stale "
+        "(SOURCE_UNAVAILABLE, SOURCE_TIMEOUT, SOURCE_BAD_RESPONSE, SOURCE_CIRCUIT_OPEN, "
+        "SOURCE_BUSY)."
     )
-    fetched_at: dt.datetime = strawberry.field(description="When the search was started.")
+    fetched_at: dt.datetime = strawberry.field(
+        description="When the answer was fetched from the registry (for a cached answer, when "
+        "it was cached; else when the search was started)."
+    )
     duration_ms: float = strawberry.field(description="How long it took, in milliseconds.")
     pages: int = strawberry.field(description="Bundle pages read.")
     entries: int = strawberry.field(description="Matching resources received.")
+    from_cache: bool = strawberry.field(
+        description="Answered from the gateway's cache instead of the registry."
+    )
+    age_seconds: float | None = strawberry.field(
+        description="How old a cached answer was when served, in seconds. Null when live."
+    )
 
     @classmethod
     def of(cls, outcome: SearchOutcome) -> SourceOutcome:
         """The GraphQL view of a search outcome."""
+        failure = outcome.error or outcome.stale_after
         if outcome.error is not None:
             status = SearchStatus.FAILED
+        elif outcome.stale_after is not None:
+            status = SearchStatus.STALE
         elif outcome.truncated:
             status = SearchStatus.TRUNCATED
         else:
@@ -114,18 +137,20 @@ class SourceOutcome:
             source=SourceName(outcome.source),
             resource_type=outcome.resource_type,
             status=status,
-            error_code=outcome.error.code if outcome.error else None,
+            error_code=failure.code if failure else None,
             fetched_at=outcome.fetched_at,
             duration_ms=round(outcome.duration_ms, 3),
             pages=outcome.pages,
             entries=outcome.entries,
+            from_cache=outcome.from_cache,
+            age_seconds=_rounded(outcome.age_s),
         )
 
 
 @strawberry.interface(description="What every section of the summary says about itself.")
 class Section:
     status: SectionStatus = strawberry.field(
-        description="Complete, partial, unavailable, or withheld (restricted, forbidden)."
+        description="Complete, partial, stale, unavailable, or withheld (restricted, forbidden)."
     )
     empty_reason: EmptyReason | None = strawberry.field(
         description="Set only when the section holds no entries: why. Null when it has entries."
@@ -139,6 +164,13 @@ class Section:
     )
     searches: list[SourceOutcome] = strawberry.field(
         description="Each upstream search behind this section and how it went."
+    )
+    from_cache: bool = strawberry.field(
+        description="Some of the section was answered from the gateway's cache."
+    )
+    stale_age_seconds: float | None = strawberry.field(
+        description="Age in seconds of the oldest part served stale because its source failed; "
+        "null when nothing is stale."
     )
 
 
@@ -162,12 +194,20 @@ def section_fields(
             "fetched_at": None,
             "duration_ms": None,
             "searches": [],
+            "from_cache": False,
+            "stale_age_seconds": None,
         }
     failed = sum(1 for part in parts if part.outcome.error is not None)
     truncated = any(part.outcome.truncated for part in parts)
+    stale_ages = [p.outcome.stale_age_s for p in parts if p.outcome.stale_age_s is not None]
     if failed == len(parts):
         status = SectionStatus.UNAVAILABLE
-    elif failed or truncated:
+    elif failed:
+        status = SectionStatus.PARTIAL
+    elif stale_ages:
+        # Old beats cut short: the nurse must first learn the data may have changed.
+        status = SectionStatus.STALE
+    elif truncated:
         status = SectionStatus.PARTIAL
     else:
         status = SectionStatus.COMPLETE
@@ -182,7 +222,13 @@ def section_fields(
         "fetched_at": min((o.fetched_at for o in outcomes), default=None),
         "duration_ms": round(max((o.duration_ms for o in outcomes), default=0.0), 3),
         "searches": [SourceOutcome.of(o) for o in outcomes],
+        "from_cache": any(o.from_cache for o in outcomes),
+        "stale_age_seconds": _rounded(max(stale_ages, default=None)),
     }
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def count(*parts: Fetched[Sequence[Any]] | Fetched[Any]) -> int:

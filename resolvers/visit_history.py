@@ -88,6 +88,7 @@ class VisitHistoryClient:
             "Encounter",
             [("subject:identifier", nin.fhir_token), ("date", f"ge{HISTORY_START}")],
             lambda result: newest_first([_visit(r) for r in result.matches], "start"),
+            patient=nin.value,
         )
 
 

@@ -7,8 +7,11 @@ talk HTTP to the gateway.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gc
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,19 +19,24 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis
+import redis.exceptions
 import uvicorn
 from aiohttp import web
+from pydantic import SecretStr
 
 from gateway.actor import StatedAccess
 from gateway.app import create_app
 from gateway.audit import build_store
 from gateway.audit.writer import AuditWriter
 from gateway.auth import actor_of, stated_access
+from gateway.cache import UpstreamCache
 from gateway.context import Context
 from gateway.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
 from gateway.schema import schema
 from gateway.settings import (
     AuthSettings,
+    CacheSettings,
     IssuerSettings,
     Settings,
     SourceSettings,
@@ -125,16 +133,33 @@ def bearer(persona: str = DEFAULT_PERSONA, **claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(persona, **claims)}"}
 
 
+# Unless a test turns them on, every request reaches the registries as if there were no cache,
+# no retries and no breaker: most tests count or fault upstream requests one summary at a time.
+RESILIENCE_OFF: dict[str, Any] = {
+    "cache_ttl_s": 0,
+    "stale_max_s": 0,
+    "retries": 0,
+    "breaker_failure_threshold": 1_000_000,
+}
+
+
 def settings_for(
-    registries: MockRegistries, data_dir: Path | None = None, **source_overrides: Any
+    registries: MockRegistries,
+    *,
+    cache: CacheSettings | None = None,
+    request_deadline_s: float = 10.0,
+    data_dir: Path | None = None,
+    **source_overrides: Any,
 ) -> Settings:
     """Settings that point every source at the running mocks, with the development issuer and
-    the SQLite access log in the run's data directory."""
+    the SQLite access log in the run's data directory; ``source_overrides`` apply to every
+    source (see ``RESILIENCE_OFF`` for what is off by default)."""
     options: dict[str, Any] = {
         "timeout_s": TEST_TIMEOUT_S,
         "connect_timeout_s": TEST_TIMEOUT_S,
         "page_size": TEST_PAGE_SIZE,
         "max_pages": 100,
+        **RESILIENCE_OFF,
         **source_overrides,
     }
     sources = SourcesSettings(
@@ -148,6 +173,8 @@ def settings_for(
         graphiql=True,
         data_dir=data_dir or _DATA_DIR[0],
         auth=AuthSettings(dev_issuer=True),
+        cache=cache or CacheSettings(),
+        request_deadline_s=request_deadline_s,
     )
 
 
@@ -201,6 +228,7 @@ class SchemaRunner:
             request_id="test",
             settings=self.settings,
             clients=self.clients,
+            deadline=Context.deadline_in(self.settings.request_deadline_s),
             actor=actor,
             stated=stated,
             audit_writer=self.audit_writer,
@@ -334,3 +362,62 @@ def strip_timing(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_timing(v) for v in value]
     return value
+
+
+# What the resilience tests turn on: a cache, one retry, the breaker (each test may change it).
+RESILIENCE_ON: dict[str, Any] = {
+    "cache_ttl_s": 60.0,
+    "stale_max_s": 600.0,
+    "retries": 1,
+    "retry_backoff_s": 0.02,
+    "breaker_failure_threshold": 5,
+}
+
+
+@contextlib.asynccontextmanager
+async def fresh_runner(settings: Settings) -> AsyncIterator[SchemaRunner]:
+    """A schema-level runner with clients of its own: an empty cache (the configured one, memory
+    or Redis), closed breakers."""
+    cache = UpstreamCache.open(settings)
+    store = build_store(settings)
+    await store.open()
+    writer = AuditWriter(store, 500, 5.0)
+    await writer.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield SchemaRunner(settings, SourceClients.build(settings, session, cache), writer)
+    finally:
+        await writer.stop()
+        await store.close()
+        await cache.aclose()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_cache() -> Iterator[CacheSettings]:
+    """Cache settings for the real Redis, under a namespace of this test's own (deleted after).
+
+    Skips when Redis is not reachable, except under CI=true, where Redis must be there.
+    """
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        client.close()
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"CI needs Redis at {REDIS_URL}") from exc
+        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__})")
+    namespace = f"test-{uuid.uuid4().hex}"
+    try:
+        yield CacheSettings(
+            redis_url=REDIS_URL,
+            encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+            namespace=namespace,
+        )
+    finally:
+        keys = list(client.scan_iter(match=f"{namespace}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -84,11 +84,19 @@ class CoreRecordClient:
             "Patient",
             [("identifier", nin.fhir_token)],
             lambda result: core_patient(result.matches[0]) if result.matches else None,
+            patient=nin.value,
         )
 
     async def privacy(self, nin: NationalIdentityNumber) -> Page[PrivacySettings]:
-        """The patient's reservation, restrictions and blocks."""
-        return await self._fhir.fetch("Consent", self._patient(nin), privacy_settings)
+        """The patient's reservation, restrictions and blocks: asked of the registry on every
+        request, never cached, so a new block or restriction holds at once."""
+        return await self._fhir.fetch(
+            "Consent",
+            self._patient(nin),
+            privacy_settings,
+            patient=nin.value,
+            cacheable=False,
+        )
 
     async def allergies(self, nin: NationalIdentityNumber) -> Page[list[critical.Allergy]]:
         """Drug reactions and other allergies."""
@@ -96,11 +104,14 @@ class CoreRecordClient:
             "AllergyIntolerance",
             self._patient(nin),
             lambda result: [critical.allergy(r) for r in result.matches],
+            patient=nin.value,
         )
 
     async def conditions(self, nin: NationalIdentityNumber) -> Page[Conditions]:
         """Critical conditions and self-reported diseases."""
-        return await self._fhir.fetch("Condition", self._subject(nin), _conditions)
+        return await self._fhir.fetch(
+            "Condition", self._subject(nin), _conditions, patient=nin.value
+        )
 
     async def treatments(self, nin: NationalIdentityNumber) -> Page[list[critical.Treatment]]:
         """Ongoing treatment and other procedure changes."""
@@ -108,6 +119,7 @@ class CoreRecordClient:
             "Procedure",
             self._subject(nin),
             lambda result: [critical.treatment(r) for r in result.matches],
+            patient=nin.value,
         )
 
     async def implants(self, nin: NationalIdentityNumber) -> Page[list[critical.Implant]]:
@@ -116,11 +128,12 @@ class CoreRecordClient:
             "DeviceUseStatement",
             self._subject(nin),
             lambda result: [critical.implant(r) for r in result.matches],
+            patient=nin.value,
         )
 
     async def flags(self, nin: NationalIdentityNumber) -> Page[Flags]:
         """Clinical warnings and communication needs."""
-        return await self._fhir.fetch("Flag", self._subject(nin), _flags)
+        return await self._fhir.fetch("Flag", self._subject(nin), _flags, patient=nin.value)
 
     async def next_of_kin(self, nin: NationalIdentityNumber) -> Page[list[own.NextOfKin]]:
         """Next of kin and contacts."""
@@ -128,4 +141,5 @@ class CoreRecordClient:
             "RelatedPerson",
             self._patient(nin),
             lambda result: [own.next_of_kin(r) for r in result.matches],
+            patient=nin.value,
         )

@@ -70,7 +70,7 @@ async def test_a_next_link_to_another_origin_is_refused_without_following_it(
         async with _serving(registry) as url:
             fhir = FhirSource("visit_history", SourceSettings(base_url=url), session)
             with pytest.raises(SourceBadResponse, match="outside the source"):
-                await fhir.search("Encounter", [("subject:identifier", "x|1")])
+                await fhir.search("Encounter", [("subject:identifier", "x|1")], patient="x")
     assert elsewhere_hits == [], "the identity number never left for another host"
 
 
@@ -87,7 +87,7 @@ async def test_paging_stops_at_the_page_cap_and_says_truncated(
 
     async with _serving(registry) as url:
         fhir = FhirSource("visit_history", SourceSettings(base_url=url, max_pages=3), session)
-        result = await fhir.search("Encounter", [])
+        result = await fhir.search("Encounter", [], patient="x")
         assert (len(result.matches), result.pages, result.truncated) == (6, 3, True)
         assert pages_served == ["1", "2", "3"]
 
@@ -110,7 +110,9 @@ async def test_http_errors_are_translated_at_the_boundary(
     async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(error) as raised:
-            await fhir.search("DocumentReference", [("subject:identifier", "x|12834122055")])
+            await fhir.search(
+                "DocumentReference", [("subject:identifier", "x|12834122055")], patient="x"
+            )
         assert "12834122055" not in str(raised.value), "messages never carry the identifier"
 
 
@@ -123,7 +125,7 @@ async def test_a_bundle_whose_entries_are_not_resources_is_a_bad_response(
     async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse):
-            await fhir.search("DocumentReference", [])
+            await fhir.search("DocumentReference", [], patient="x")
 
 
 async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
@@ -135,4 +137,6 @@ async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
     async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse, match="unusable FHIR"):
-            await fhir.fetch("Encounter", [], lambda result: result.matches[0]["missing"])
+            await fhir.fetch(
+                "Encounter", [], lambda result: result.matches[0]["missing"], patient="x"
+            )

@@ -34,6 +34,7 @@ def _context() -> Context:
         request_id="req-42",
         settings=Settings(),
         clients=None,  # type: ignore[arg-type]
+        deadline=0.0,
         actor=Actor(ActorKind.HEALTH_PERSONNEL, "test"),
         stated=StatedAccess(),
         audit_writer=None,  # type: ignore[arg-type]

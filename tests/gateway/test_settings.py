@@ -71,3 +71,20 @@ def test_with_source_urls_fills_in_only_the_named_sources() -> None:
     assert settings.sources.documents.base_url == "http://127.0.0.1:9/fhir"
     assert settings.sources.documents.timeout_s == SourceSettings().timeout_s
     assert settings.sources.prescriptions.base_url is None
+
+
+def test_each_source_has_its_own_cache_lifetime_however_it_is_configured() -> None:
+    defaults = Settings().sources
+    assert defaults.gp_registry.cache_ttl_s > defaults.prescriptions.cache_ttl_s
+    from_env = _settings_in_a_process_with(
+        {
+            "GATEWAY_SOURCES__PRESCRIPTIONS__BASE_URL": "https://fhir.example.no/rf/fhir",
+            "GATEWAY_SOURCES__GP_REGISTRY__STALE_MAX_S": "5",
+        }
+    )["sources"]
+    assert from_env["prescriptions"]["cache_ttl_s"] == defaults.prescriptions.cache_ttl_s
+    assert from_env["gp_registry"]["cache_ttl_s"] == defaults.gp_registry.cache_ttl_s
+    assert from_env["gp_registry"]["stale_max_s"] == 5
+    given = Settings(sources={"gp_registry": SourceSettings(cache_ttl_s=7)})
+    assert given.sources.gp_registry.cache_ttl_s == 7
+    assert given.sources.gp_registry.stale_max_s == defaults.gp_registry.stale_max_s

@@ -16,7 +16,13 @@ from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.clients import SourceClients
 from resolvers.examples import SUMMARY_QUERY
-from tests.conftest import SchemaRunner, settings_for, strip_timing
+from tests.conftest import (
+    RESILIENCE_ON,
+    SchemaRunner,
+    fresh_runner,
+    settings_for,
+    strip_timing,
+)
 
 # A patient with entries in every registry, several pages of them at the test page size.
 PATIENT = fixture("home-care-elderly").nin
@@ -73,6 +79,16 @@ def _fault(source: Source, kind: FaultKind) -> Fault:
     return Fault(kind)
 
 
+def _fails_closed(source: Source, kind: FaultKind, body: dict[str, Any]) -> bool:
+    """A refused connection takes the core record's privacy settings down too: then the whole
+    summary fails closed. Asserts that, and says whether it was the case."""
+    if source is not Source.CORE_RECORD or kind is not FaultKind.CONNECTION_REFUSED:
+        return False
+    assert body["data"] == {"patient": None}
+    assert _error_paths(body) == {("patient",): "SOURCE_UNAVAILABLE"}
+    return True
+
+
 def _error_paths(body: dict[str, Any]) -> dict[tuple[str, ...], str]:
     return {tuple(e["path"]): e["extensions"]["code"] for e in body["errors"]}
 
@@ -87,10 +103,7 @@ async def test_a_failing_registry_marks_only_its_own_sections_unavailable(
 
     await registries.set_fault(source, _fault(source, kind))
     body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
-    if source is Source.CORE_RECORD and kind is FaultKind.CONNECTION_REFUSED:
-        # A refused connection takes the privacy settings down too: the summary fails closed.
-        assert body["data"] == {"patient": None}
-        assert _error_paths(body) == {("patient",): "SOURCE_UNAVAILABLE"}
+    if _fails_closed(source, kind, body):
         return
     patient = body["data"]["patient"]
     errors = _error_paths(body)
@@ -135,6 +148,96 @@ async def test_unreadable_privacy_settings_fail_the_whole_summary_closed(
             assert registries.stats(source).total == 0, source
     asked = set(registries.stats(Source.CORE_RECORD).by_resource_type)
     assert asked <= {"Consent"}, "nothing but the privacy settings was asked for"
+
+
+def _without_provenance(value: Any) -> Any:
+    """A section without what says how it was fetched (times, cache, staleness)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_provenance(v)
+            for k, v in strip_timing(value).items()
+            if k not in {"status", "fromCache", "staleAgeSeconds"}
+        }
+    return value
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED_CODE), ids=str)
+@pytest.mark.parametrize("source", list(Source), ids=str)
+async def test_with_caching_on_a_failing_registry_on_a_cold_cache_still_marks_only_its_sections(
+    registries: MockRegistries, source: Source, kind: FaultKind
+) -> None:
+    # A breaker that stays closed: what is tested here is that no failure is cached.
+    settings = settings_for(registries, **{**RESILIENCE_ON, "breaker_failure_threshold": 100})
+    async with fresh_runner(settings) as runner:
+        await registries.set_fault(source, _fault(source, kind))
+        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        await registries.clear_fault(source)
+        after = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+
+    assert after["errors"] == []
+    if _fails_closed(source, kind, body):
+        return
+    patient = body["data"]["patient"]
+    errors = _error_paths(body)
+    assert set(errors.values()) == {EXPECTED_CODE[kind]}
+    assert all(path[1] in SECTIONS[source] for path in errors), "errors only at failing paths"
+    for failing in SECTIONS[source]:
+        assert patient[failing]["status"] == "UNAVAILABLE", failing
+        assert patient[failing]["emptyReason"] == "SOURCE_UNAVAILABLE", failing
+        assert patient[failing]["staleAgeSeconds"] is None, "nothing was cached to serve"
+        # The failure was not cached: once the registry is back, its sections are whole again.
+        assert after["data"]["patient"][failing]["status"] == "COMPLETE", failing
+        assert after["data"]["patient"][failing]["fromCache"] is False, failing
+    for other_source, others in SECTIONS.items():
+        if other_source is not source:
+            for other in others:
+                assert patient[other]["status"] == "COMPLETE", other
+                # The second summary had the other registries' answers from the cache.
+                assert after["data"]["patient"][other]["fromCache"] is True, other
+                assert strip_timing(after["data"]["patient"][other]) == {
+                    **strip_timing(patient[other]),
+                    "fromCache": True,
+                }
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED_CODE), ids=str)
+@pytest.mark.parametrize("source", list(Source), ids=str)
+async def test_a_failing_registry_with_a_cached_answer_is_served_stale_with_its_age(
+    registries: MockRegistries, source: Source, kind: FaultKind
+) -> None:
+    # Nothing is fresh (TTL 0): every summary asks the registries, and keeps their answers.
+    settings = settings_for(registries, **{**RESILIENCE_ON, "cache_ttl_s": 0})
+    async with fresh_runner(settings) as runner:
+        baseline = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        await registries.set_fault(source, _fault(source, kind))
+        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+
+    assert baseline["errors"] == []
+    # The privacy settings are never cached, so nothing stale stands in for them.
+    if _fails_closed(source, kind, body):
+        return
+    assert body["errors"] == [], "the stale copy stands in: no part is missing"
+    patient = body["data"]["patient"]
+    for failing in SECTIONS[source]:
+        section = patient[failing]
+        assert section["status"] == "STALE", failing
+        assert section["fromCache"] is True
+        assert 0 <= section["staleAgeSeconds"] < 60
+        assert _without_provenance(section) == _without_provenance(
+            baseline["data"]["patient"][failing]
+        )
+    for other_source, others in SECTIONS.items():
+        if other_source is not source:
+            for other in others:
+                assert patient[other]["status"] == "COMPLETE", other
+                assert patient[other]["staleAgeSeconds"] is None, other
+    stale = {
+        (s["source"], s["errorCode"], s["fromCache"])
+        for s in patient["sources"]
+        if s["status"] == "STALE"
+    }
+    assert stale == {(source.name, EXPECTED_CODE[kind], True)}
+    assert all(s["status"] == "OK" for s in patient["sources"] if s["source"] != source.name)
 
 
 @pytest.mark.parametrize("source", list(Source), ids=str)

@@ -1,0 +1,220 @@
+"""The cache of upstream answers: aiocache in memory or in Redis, data-only and sealed.
+
+What is cached is the raw FHIR of one search (``SearchResult.to_json()``), keyed by source,
+patient, resource type and query. Never an access decision: those run on every request.
+
+- Values are JSON (orjson), never pickle. With an encryption key (required for Redis, optional in
+  memory) each value is sealed with AES-256-GCM; the entry's own key is the associated data, so a
+  value moved to another key does not open.
+- Keys hold no identity number: each is an HMAC of its parts under a key derived from the
+  encryption key (with no key configured, a random one per process, which only the memory cache
+  can use).
+- ``invalidate_patient`` bumps a per-source, per-patient generation that every entry records;
+  entries of an older generation are misses. One ``MGET`` reads an entry and its generation
+  together, so this costs no extra round trip.
+- A cache that fails (Redis down, a value that does not open) is a miss, never an error: the
+  registries are the source of truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import orjson
+from aiocache import RedisCache, SimpleMemoryCache
+from aiocache.serializers import NullSerializer
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from redis.exceptions import RedisError
+
+from gateway.settings import CacheSettings, Settings
+
+log = logging.getLogger("gateway.cache")
+
+_NONCE_BYTES = 12
+_CACHE_FAILURES = (RedisError, OSError, TimeoutError)
+
+
+class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]
+    """aiocache's memory cache, holding at most ``max_entries``: the oldest entry goes first."""
+
+    def __init__(self, max_entries: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._max_entries = max_entries
+
+    async def _set(
+        self,
+        key: str,
+        value: Any,
+        ttl: float | None = None,
+        _cas_token: Any = None,
+        _conn: Any = None,
+    ) -> Any:
+        if key not in self._cache:
+            while len(self._cache) >= self._max_entries:
+                await self._delete(next(iter(self._cache)))
+        return await super()._set(key, value, ttl=ttl, _cas_token=_cas_token, _conn=_conn)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedEntry:
+    """One cached answer and when it was fetched from the registry (Unix time)."""
+
+    value: Any
+    stored_at: float
+
+    def age_s(self) -> float:
+        """How old the answer is now, in seconds."""
+        return max(0.0, time.time() - self.stored_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Where an answer lives in the cache, the generation it must carry, and what was there."""
+
+    key: str
+    generation: int
+    entry: CachedEntry | None
+
+
+class UpstreamCache:
+    """Stores and finds upstream answers; one per app, opened and closed by the lifespan."""
+
+    def __init__(
+        self, backend: Any, settings: CacheSettings, shared: bool, retain_s: float
+    ) -> None:
+        self._backend = backend
+        self._retain_s = retain_s
+        self._namespace = settings.namespace
+        secret = settings.key_bytes()
+        self._aead = AESGCM(secret) if secret is not None else None
+        # Naming entries needs a key that every process sharing the cache agrees on.
+        self._name_key = (
+            hmac.digest(secret, b"summary-gateway cache key names", "sha256")
+            if secret is not None
+            else os.urandom(32)
+        )
+        self.shared = shared
+
+    @classmethod
+    def open(cls, gateway_settings: Settings) -> UpstreamCache:
+        """Redis when ``cache.redis_url`` is set, otherwise a bounded memory cache."""
+        settings = gateway_settings.cache
+        if settings.redis_url is None:
+            return cls.memory(gateway_settings)
+        if settings.encryption_key is None:  # settings refuse this too; stay closed regardless
+            raise ValueError("a Redis cache needs an encryption key")
+        url = urlsplit(settings.redis_url)
+        if url.scheme not in {"redis", "rediss"}:
+            raise ValueError("cache.redis_url must start with redis:// or rediss://")
+        backend = RedisCache(
+            serializer=NullSerializer(encoding=None),
+            timeout=None,  # aiocache's own wait_for per call; the socket timeouts bound Redis
+            endpoint=url.hostname or "127.0.0.1",
+            port=url.port or 6379,
+            db=int(url.path.strip("/") or 0),
+            password=unquote(url.password) if url.password else None,
+            ssl=url.scheme == "rediss",
+            create_connection_timeout=settings.redis_timeout_s,
+            connection_pool_kwargs={"socket_timeout": settings.redis_timeout_s},
+        )
+        return cls(backend, settings, shared=True, retain_s=_longest_keep(gateway_settings))
+
+    @classmethod
+    def memory(cls, gateway_settings: Settings) -> UpstreamCache:
+        """A memory cache for this process only."""
+        settings = gateway_settings.cache
+        backend = BoundedMemoryCache(
+            settings.max_entries, serializer=NullSerializer(encoding=None), timeout=None
+        )
+        return cls(backend, settings, shared=False, retain_s=_longest_keep(gateway_settings))
+
+    def _name(self, kind: str, *parts: object) -> str:
+        digest = hmac.new(self._name_key, orjson.dumps(parts), hashlib.sha256).hexdigest()
+        return f"{self._namespace}:{kind}:{digest}"
+
+    def _generation_key(self, source: str, patient: str) -> str:
+        return self._name("g", source, patient)
+
+    def key_of(
+        self, source: str, patient: str, resource_type: str, params: Sequence[tuple[str, str]]
+    ) -> str:
+        """The (keyed-hash) name of this search's entry."""
+        return self._name("v", source, patient, resource_type, [list(p) for p in params])
+
+    async def lookup(
+        self, source: str, patient: str, resource_type: str, params: Sequence[tuple[str, str]]
+    ) -> Lookup:
+        """The cached answer to this search, if any (of any age), and where to store a new one."""
+        key = self.key_of(source, patient, resource_type, params)
+        try:
+            blob, generation_raw = await self._backend.multi_get(
+                [key, self._generation_key(source, patient)]
+            )
+        except _CACHE_FAILURES as exc:
+            log.warning("cache read failed for %s: %s", source, type(exc).__name__)
+            return Lookup(key, -1, None)  # -1: do not store either, the cache is not well
+        generation = int(generation_raw or 0)
+        if blob is None:
+            return Lookup(key, generation, None)
+        envelope = self._open(key, blob, source)
+        if envelope is None or envelope.get("g") != generation:
+            return Lookup(key, generation, None)
+        return Lookup(key, generation, CachedEntry(envelope["v"], float(envelope["t"])))
+
+    async def store(self, lookup: Lookup, value: Any, stored_at: float, ttl_s: float) -> None:
+        """Keep ``value`` (JSON data) for ``ttl_s`` seconds under the lookup's key."""
+        if lookup.generation < 0 or ttl_s <= 0:
+            return
+        envelope = orjson.dumps({"g": lookup.generation, "t": stored_at, "v": value})
+        try:
+            await self._backend.set(lookup.key, self._seal(lookup.key, envelope), ttl=float(ttl_s))
+        except _CACHE_FAILURES as exc:
+            log.warning("cache write failed: %s", type(exc).__name__)
+
+    async def invalidate_patient(self, source: str, patient: str) -> None:
+        """Make every cached answer of ``source`` about ``patient`` (an identity number) a miss
+        from now on; for writes that change the source's data. Raises when the cache fails: a
+        write must not look done while old answers could still be served.
+        """
+        key = self._generation_key(source, patient)
+        await self._backend.increment(key, 1)
+        # Kept as long as any entry lives, so no entry of an older generation can come back.
+        await self._backend.expire(key, int(self._retain_s) + 1)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (nothing to do in memory)."""
+        await self._backend.close()
+
+    def _seal(self, key: str, plaintext: bytes) -> bytes:
+        if self._aead is None:
+            return plaintext
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, key.encode())
+
+    def _open(self, key: str, blob: Any, source: str) -> dict[str, Any] | None:
+        try:
+            data = bytes(blob)
+            if self._aead is not None:
+                data = self._aead.decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], key.encode())
+            envelope = orjson.loads(data)
+        except (InvalidTag, ValueError, TypeError) as exc:
+            log.warning("a cached value of %s did not open: %s", source, type(exc).__name__)
+            return None
+        return envelope if isinstance(envelope, dict) else None
+
+
+def _longest_keep(settings: Settings) -> float:
+    """The longest any entry is stored: fresh for ``cache_ttl_s``, then kept for stale use."""
+    return max(
+        (max(source.cache_ttl_s, source.stale_max_s) for _, source in settings.sources.items()),
+        default=0.0,
+    )

@@ -1,0 +1,147 @@
+"""The upstream cache: found again, bounded, invalidated per patient, sealed at rest in Redis."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio
+from pydantic import SecretStr, ValidationError
+
+from gateway.cache import UpstreamCache
+from gateway.settings import CacheSettings, Settings
+from tests.conftest import REDIS_URL
+
+NIN = "15828512339"
+OTHER_NIN = "01819042000"
+PARAMS = [("subject:identifier", f"urn:oid:2.16.578.1.12.4.1.4.1|{NIN}")]
+VALUE = {"matches": [{"resourceType": "MedicationRequest", "note": f"Albyl-E for {NIN}"}]}
+
+
+def _key() -> SecretStr:
+    return SecretStr(base64.b64encode(os.urandom(32)).decode())
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[UpstreamCache]:
+    """Each test runs on both backends (Redis with a namespace of its own)."""
+    if request.param == "memory":
+        settings = Settings(cache=CacheSettings(encryption_key=_key()))
+    else:
+        settings = Settings(cache=request.getfixturevalue("redis_cache"))
+    upstream_cache = UpstreamCache.open(settings)
+    try:
+        yield upstream_cache
+    finally:
+        await upstream_cache.aclose()
+
+
+async def _fill(cache: UpstreamCache, nin: str = NIN, source: str = "prescriptions") -> None:
+    lookup = await cache.lookup(source, nin, "MedicationRequest", PARAMS)
+    await cache.store(lookup, VALUE, stored_at=1_700_000_000.0, ttl_s=60)
+
+
+async def test_a_stored_answer_is_found_again_with_when_it_was_fetched(
+    cache: UpstreamCache,
+) -> None:
+    await _fill(cache)
+    found = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+    assert found.entry is not None
+    assert found.entry.value == VALUE
+    assert found.entry.stored_at == 1_700_000_000.0
+    other = await cache.lookup("prescriptions", NIN, "MedicationDispense", PARAMS)
+    assert other.entry is None
+
+
+async def test_invalidating_a_patient_misses_only_that_patients_entries_of_that_source(
+    cache: UpstreamCache,
+) -> None:
+    await _fill(cache)
+    await _fill(cache, nin=OTHER_NIN)
+    await _fill(cache, source="lab_results")
+    await cache.invalidate_patient("prescriptions", NIN)
+
+    gone = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+    assert gone.entry is None
+    assert (await cache.lookup("prescriptions", OTHER_NIN, "MedicationRequest", PARAMS)).entry
+    assert (await cache.lookup("lab_results", NIN, "MedicationRequest", PARAMS)).entry
+    # A new answer after the write is cached as usual.
+    await cache.store(gone, VALUE, stored_at=1_700_000_100.0, ttl_s=60)
+    again = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+    assert again.entry is not None
+    assert again.entry.stored_at == 1_700_000_100.0
+
+
+async def test_the_memory_cache_holds_at_most_its_configured_entries() -> None:
+    cache = UpstreamCache.memory(Settings(cache=CacheSettings(max_entries=3)))
+    for i in range(5):
+        lookup = await cache.lookup("prescriptions", NIN, f"Type{i}", PARAMS)
+        await cache.store(lookup, VALUE, stored_at=1.0, ttl_s=60)
+    found = [
+        (await cache.lookup("prescriptions", NIN, f"Type{i}", PARAMS)).entry is not None
+        for i in range(5)
+    ]
+    assert found == [False, False, True, True, True], "the oldest went first"
+
+
+async def test_redis_holds_no_identity_number_or_drug_name_in_clear(
+    redis_cache: CacheSettings,
+) -> None:
+    cache = UpstreamCache.open(Settings(cache=redis_cache))
+    try:
+        await _fill(cache)
+        await cache.invalidate_patient("lab_results", NIN)  # a generation key, too
+    finally:
+        await cache.aclose()
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{redis_cache.namespace}:*")]
+        values = [await client.get(key) for key in keys]
+    finally:
+        await client.aclose()
+    assert len(keys) == 2
+    dump = b"".join(keys) + b"".join(v for v in values if isinstance(v, bytes))
+    for secret in (NIN.encode(), b"Albyl", b"MedicationRequest", b"prescriptions"):
+        assert secret not in dump
+
+
+async def test_a_sealed_value_moved_to_another_key_does_not_open(
+    redis_cache: CacheSettings,
+) -> None:
+    cache = UpstreamCache.open(Settings(cache=redis_cache))
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await _fill(cache)
+        mine = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+        theirs = await cache.lookup("prescriptions", OTHER_NIN, "MedicationRequest", PARAMS)
+        await client.set(theirs.key, await client.get(mine.key) or b"")
+        moved = await cache.lookup("prescriptions", OTHER_NIN, "MedicationRequest", PARAMS)
+    finally:
+        await client.aclose()
+        await cache.aclose()
+    assert moved.entry is None, "one patient's answer never shows up as another's"
+
+
+async def test_a_redis_that_cannot_be_reached_is_a_miss_not_an_error() -> None:
+    settings = CacheSettings(redis_url="redis://127.0.0.1:1/0", encryption_key=_key())
+    cache = UpstreamCache.open(Settings(cache=settings))
+    try:
+        lookup = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+        await cache.store(lookup, VALUE, stored_at=1.0, ttl_s=60)
+    finally:
+        await cache.aclose()
+    assert lookup.entry is None
+
+
+def test_redis_without_an_encryption_key_is_refused() -> None:
+    with pytest.raises(ValidationError, match="encryption_key"):
+        CacheSettings(redis_url=REDIS_URL)
+
+
+def test_an_encryption_key_must_be_32_bytes_of_base64() -> None:
+    with pytest.raises(ValidationError, match="32 bytes"):
+        CacheSettings(encryption_key=SecretStr(base64.b64encode(b"short").decode()))
+    with pytest.raises(ValidationError, match="base64"):
+        CacheSettings(encryption_key=SecretStr("not base64!"))
