@@ -13,7 +13,7 @@ import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +212,21 @@ class SchemaRunner:
     settings: Settings
     clients: SourceClients
     audit_writer: AuditWriter
-    contexts: list[Context] = field(default_factory=list)
+
+    def context(
+        self, persona: str = DEFAULT_PERSONA, headers: dict[str, str] | None = None, **claims: Any
+    ) -> Context:
+        """A request's context for ``persona``, as the HTTP view would build it."""
+        actor, stated = persona_access(persona, headers, **claims)
+        return Context(
+            request_id="test",
+            settings=self.settings,
+            clients=self.clients,
+            deadline=Context.deadline_in(self.settings.request_deadline_s),
+            actor=actor,
+            stated=stated,
+            audit_writer=self.audit_writer,
+        )
 
     async def execute(
         self,
@@ -223,37 +237,30 @@ class SchemaRunner:
         **claims: Any,
     ) -> dict[str, Any]:
         """``{"data": ..., "errors": [...formatted]}``, as the HTTP layer would return it."""
-        actor, stated = persona_access(persona, headers, **claims)
-        context = Context(
-            request_id="test",
-            settings=self.settings,
-            clients=self.clients,
-            deadline=Context.deadline_in(self.settings.request_deadline_s),
-            actor=actor,
-            stated=stated,
-            audit_writer=self.audit_writer,
-        )
-        self.contexts.append(context)
-        del self.contexts[:-5]
+        context = self.context(persona, headers, **claims)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
+
+
+@contextlib.asynccontextmanager
+async def audit_writer(settings: Settings) -> AsyncIterator[AuditWriter]:
+    """The access-log store ``settings`` name, opened, with a running writer."""
+    store = build_store(settings)
+    await store.open()
+    writer = AuditWriter(store, settings.audit.max_batch, settings.audit.write_timeout_s)
+    await writer.start()
+    try:
+        yield writer
+    finally:
+        await writer.stop()
+        await store.close()
 
 
 @pytest.fixture(scope="session")
 async def shared_runner(shared_settings: Settings) -> AsyncIterator[SchemaRunner]:
     """A schema-level runner over the mocks, with one HTTP session and access log for the run."""
-    store = build_store(shared_settings)
-    await store.open()
-    writer = AuditWriter(store, 500, 5.0)
-    await writer.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield SchemaRunner(
-                shared_settings, SourceClients.build(shared_settings, session), writer
-            )
-    finally:
-        await writer.stop()
-        await store.close()
+    async with audit_writer(shared_settings) as writer, aiohttp.ClientSession() as session:
+        yield SchemaRunner(shared_settings, SourceClients.build(shared_settings, session), writer)
 
 
 @pytest.fixture
@@ -289,6 +296,20 @@ class GatewayServer:
 
 
 @contextlib.asynccontextmanager
+async def served(app: web.Application) -> AsyncIterator[str]:
+    """A real aiohttp server for ``app`` on an ephemeral loopback port; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
 async def dev_keys_published() -> AsyncIterator[IssuerSettings]:
     """The development issuer's keys served over HTTP as a JWKS, as a real issuer publishes its
     own: for gateways in the production profile, which refuses the development issuer itself."""
@@ -298,20 +319,10 @@ async def dev_keys_published() -> AsyncIterator[IssuerSettings]:
 
     app = web.Application()
     app.router.add_get("/jwks", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with served(app) as url:
         yield IssuerSettings(
-            issuer=DEV_ISSUER,
-            jwks_url=f"http://127.0.0.1:{port}/jwks",
-            audience=DEV_AUDIENCE,
-            algorithms=("ES256",),
+            issuer=DEV_ISSUER, jwks_url=f"{url}/jwks", audience=DEV_AUDIENCE, algorithms=("ES256",)
         )
-    finally:
-        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager
@@ -379,16 +390,10 @@ async def fresh_runner(settings: Settings) -> AsyncIterator[SchemaRunner]:
     """A schema-level runner with clients of its own: an empty cache (the configured one, memory
     or Redis), closed breakers."""
     cache = UpstreamCache.open(settings)
-    store = build_store(settings)
-    await store.open()
-    writer = AuditWriter(store, 500, 5.0)
-    await writer.start()
     try:
-        async with aiohttp.ClientSession() as session:
+        async with audit_writer(settings) as writer, aiohttp.ClientSession() as session:
             yield SchemaRunner(settings, SourceClients.build(settings, session, cache), writer)
     finally:
-        await writer.stop()
-        await store.close()
         await cache.aclose()
 
 

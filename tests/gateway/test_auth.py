@@ -28,7 +28,7 @@ from mocks.fixtures import fixture
 from mocks.personas import token_persona
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from tests.conftest import GatewayServer, dev_issuer, token_for
+from tests.conftest import GatewayServer, dev_issuer, served, token_for
 
 PATIENT = fixture("home-care-elderly").nin
 QUERY = "query($nin: NationalIdentityNumber!) { patient(nin: $nin) { medications { status } } }"
@@ -212,15 +212,10 @@ async def issuer() -> AsyncIterator[Issuer]:
 
     app = web.Application()
     app.router.add_get("/jwks", jwks)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}"
-    state.rotate("k1")
-    yield state
-    await runner.cleanup()
+    async with served(app) as url:
+        state.url = url
+        state.rotate("k1")
+        yield state
 
 
 def _settings(issuer: Issuer, **options: Any) -> AuthSettings:

@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.errors import SourceBadResponse, SourceUnavailable
 from gateway.fhir import FhirSource
 from gateway.settings import SourceSettings
+from tests.conftest import served
 
 Handler = Callable[[web.Request], Any]
 
@@ -22,15 +23,8 @@ async def _serving(handler: Handler) -> AsyncIterator[str]:
     """A real HTTP server answering every ``/fhir/...`` GET with ``handler``; yields its URL."""
     app = web.Application()
     app.router.add_get("/fhir/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/fhir"
-    finally:
-        await runner.cleanup()
+    async with served(app) as url:
+        yield f"{url}/fhir"
 
 
 @pytest.fixture

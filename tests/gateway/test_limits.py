@@ -8,10 +8,9 @@ from typing import Any
 from graphql import Source, TokenKind
 from graphql.language.lexer import Lexer
 
-from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import GraphQLSettings
-from tests.conftest import SchemaRunner, persona_access
+from tests.conftest import SchemaRunner
 
 NIN = "12834122055"
 # patient(1) > medications(2) > prescriptions(3) > medication(4) > atcCode(5)
@@ -25,16 +24,7 @@ COSTLY = f'{{ patient(nin: "{NIN}") {{ nin medications {{ prescriptions {{ id }}
 
 async def run(runner: SchemaRunner, query: str, **limits: Any) -> tuple[Any, list[dict[str, Any]]]:
     schema = build_schema(graphql=GraphQLSettings(**limits))
-    actor, stated = persona_access()
-    context = Context(
-        request_id="limits",
-        settings=runner.settings,
-        clients=runner.clients,
-        deadline=Context.deadline_in(runner.settings.request_deadline_s),
-        actor=actor,
-        stated=stated,
-        audit_writer=runner.audit_writer,
-    )
+    context = runner.context()
     result = await schema.execute(query, context_value=context)
     return result.data, [dict(error.formatted) for error in result.errors or []]
 
@@ -123,16 +113,7 @@ async def test_nested_lists_multiply(runner: SchemaRunner) -> None:
 async def test_the_default_limits_admit_the_example_summary(runner: SchemaRunner) -> None:
     from resolvers.examples import SUMMARY_QUERY
 
-    actor, stated = persona_access()
-    context = Context(
-        request_id="limits",
-        settings=runner.settings,
-        clients=runner.clients,
-        deadline=Context.deadline_in(runner.settings.request_deadline_s),
-        actor=actor,
-        stated=stated,
-        audit_writer=runner.audit_writer,
-    )
+    context = runner.context()
     result = await build_schema().execute(
         SUMMARY_QUERY, variable_values={"nin": NIN}, context_value=context
     )
