@@ -61,7 +61,7 @@ class CircuitBreaker:
         """Failures since the last success."""
         return self._failures
 
-    def open_for_s(self) -> float | None:
+    def probe_in_s(self) -> float | None:
         """Seconds until an open breaker lets a probe through; None unless OPEN."""
         if self.state is not CircuitState.OPEN or self._opened_at is None:
             return None

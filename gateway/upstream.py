@@ -75,7 +75,7 @@ class SourceHealthReport:
     recent_calls: int
     recent_failures: int
     error_rate: float | None
-    open_for_s: float | None
+    probe_in_s: float | None
     in_flight: int
 
 
@@ -88,7 +88,7 @@ def health_json(report: SourceHealthReport) -> dict[str, Any]:
         "recentCalls": report.recent_calls,
         "recentFailures": report.recent_failures,
         "recentErrorRate": _round(report.error_rate),
-        "openForSeconds": _round(report.open_for_s),
+        "probeInSeconds": _round(report.probe_in_s),
         "inFlight": report.in_flight,
     }
 
@@ -141,7 +141,7 @@ class Upstream:
             recent_calls=recent.calls,
             recent_failures=recent.failures,
             error_rate=recent.rate,
-            open_for_s=self.breaker.open_for_s(),
+            probe_in_s=self.breaker.probe_in_s(),
             in_flight=self._in_flight,
         )
 

@@ -36,7 +36,7 @@ class SourceHealth:
     recent_error_rate: float | None = strawberry.field(
         description="recentFailures / recentCalls; null without recent calls."
     )
-    open_for_seconds: float | None = strawberry.field(
+    probe_in_seconds: float | None = strawberry.field(
         description="While OPEN: seconds until a probe is let through. Null otherwise."
     )
     in_flight: int = strawberry.field(description="Searches in flight to it right now.")
@@ -51,7 +51,7 @@ class SourceHealth:
             recent_calls=report.recent_calls,
             recent_failures=report.recent_failures,
             recent_error_rate=None if report.error_rate is None else round(report.error_rate, 3),
-            open_for_seconds=None if report.open_for_s is None else round(report.open_for_s, 3),
+            probe_in_seconds=None if report.probe_in_s is None else round(report.probe_in_s, 3),
             in_flight=report.in_flight,
         )
 

@@ -23,7 +23,7 @@ query GpAndHealth($nin: NationalIdentityNumber!) {
 }
 """
 
-HEALTH = "{ sourceHealth { source circuit recentErrorRate openForSeconds } }"
+HEALTH = "{ sourceHealth { source circuit recentErrorRate probeInSeconds } }"
 HEALTH_DETAIL = "{ sourceHealth { source circuit recentCalls recentFailures recentErrorRate } }"
 
 MEDICATIONS = """

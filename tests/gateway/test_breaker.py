@@ -30,7 +30,7 @@ def test_the_breaker_opens_after_the_threshold_of_consecutive_failures() -> None
     breaker.record_failure()
     assert _state(breaker) is CircuitState.OPEN
     assert not breaker.allow()
-    assert breaker.open_for_s() == 10
+    assert breaker.probe_in_s() == 10
 
 
 def test_a_success_resets_the_count_of_consecutive_failures() -> None:
