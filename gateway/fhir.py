@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -34,6 +35,8 @@ Resource = Mapping[str, Any]
 """One FHIR resource as parsed JSON. Only source modules read these."""
 
 _ACCEPT = {"Accept": "application/fhir+json"}
+# FHIR's id datatype: what may follow ``<type>/`` in a URL we build.
+_RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +179,45 @@ class FhirSource:
     def _label(self) -> str:
         return f"the {self.name.replace('_', ' ')} registry"
 
+    async def read(
+        self, resource_type: str, resource_id: str, build: Callable[[Resource], T], *, patient: str
+    ) -> T:
+        """``GET <base>/<type>/<id>`` of a resource that belongs to ``patient``, mapped with
+        ``build``. Never cached (document content, for one); the source's guard still applies."""
+        if not _RESOURCE_ID.match(resource_id):
+            raise SourceBadResponse(self.name, f"{self._label} named an invalid resource id")
+        url = f"{self.base_url}/{resource_type}/{resource_id}"
+        served = await self.upstream.read(
+            Read(
+                patient,
+                resource_type,
+                [("_id", resource_id)],
+                fetch=lambda: self._get_json(url, None, resource_type),
+                encode=lambda resource: resource,
+                decode=lambda resource: resource,
+                cacheable=False,
+            )
+        )
+        try:
+            return build(served.value)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
+
     async def _get_bundle(self, url: str, params: Sequence[tuple[str, str]] | None) -> Resource:
         """GET one page, retried while the failure is transient and time is left."""
+        return await self._get_json(url, params, "Bundle")
+
+    async def _get_json(
+        self, url: str, params: Sequence[tuple[str, str]] | None, expected: str
+    ) -> Resource:
+        """GET one FHIR resource of type ``expected``, retried while the failure is transient."""
         async for attempt in retrying(self._settings):
             with attempt:
-                return await self._get_bundle_once(url, params)
+                return await self._get_json_once(url, params, expected)
         raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
 
-    async def _get_bundle_once(
-        self, url: str, params: Sequence[tuple[str, str]] | None
+    async def _get_json_once(
+        self, url: str, params: Sequence[tuple[str, str]] | None, expected: str
     ) -> Resource:
         # The URL holds the patient's identifier: it is never put in a message or a log line.
         left = remaining()
@@ -210,13 +243,15 @@ class FhirSource:
                 self.name, f"{self._label} answered HTTP {status}", retry_after_seconds(retry_after)
             )
         if status >= 400:
-            raise SourceBadResponse(self.name, f"{self._label} refused the search (HTTP {status})")
+            raise SourceBadResponse(self.name, f"{self._label} refused the request (HTTP {status})")
         try:
             bundle = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent malformed JSON") from exc
-        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-            raise SourceBadResponse(self.name, f"{self._label} did not answer with a FHIR Bundle")
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != expected:
+            raise SourceBadResponse(
+                self.name, f"{self._label} did not answer with a FHIR {expected}"
+            )
         return bundle
 
 

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from gateway import policy
 from gateway.actor import AccessBasis, PurposeOfUse
-from gateway.audit.events import Outcome, StoredEvent
+from gateway.audit.events import DOCUMENT_FIELD, Outcome, StoredEvent
 from gateway.audit.store import AuditUnavailable, LogQuery
 from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, BadUserInput
@@ -129,6 +129,13 @@ def _instant(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _shown_field(field: str, full: bool) -> str:
+    """A field as a reader may see it: a patient sees that a document was opened, not which."""
+    if not full and field.startswith(f"{DOCUMENT_FIELD}:"):
+        return DOCUMENT_FIELD
+    return field
+
+
 def _cursor_seq(events: list[StoredEvent], query: LogQuery) -> int:
     """The seq the next page continues before: the newest of this access's events that the
     query's filters admit, as the store's paging compares (a request's events can straddle
@@ -145,7 +152,7 @@ def _cursor_seq(events: list[StoredEvent], query: LogQuery) -> int:
 def _entry(events: list[StoredEvent], full: bool, cursor: int) -> AccessLogEntry:
     head = events[0].event
     fields = [stored.event for stored in events]
-    shown = [e.field for e in fields if e.field != _LOOKUP]
+    shown = [_shown_field(e.field, full) for e in fields if e.field != _LOOKUP]
     return AccessLogEntry(
         cursor=str(cursor),
         at=_instant(head.at),

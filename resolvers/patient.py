@@ -12,7 +12,7 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Selection
 from strawberry.types import Info
 
 from gateway import policy
-from gateway.audit.events import Outcome
+from gateway.audit.events import DOCUMENT_FIELD, Outcome
 from gateway.context import Context
 from gateway.errors import GatewayError
 from gateway.fetch import DeniedFetches
@@ -24,7 +24,7 @@ from resolvers.core_record import critical_information, demographics, own_regist
 from resolvers.core_record.critical_information import CriticalInformationSection
 from resolvers.core_record.demographics import DemographicsSection
 from resolvers.core_record.own_registrations import OwnRegistrationsSection
-from resolvers.documents import DocumentsSection
+from resolvers.documents import DocumentContent, DocumentsSection
 from resolvers.gp_registry import GeneralPractitionerSection
 from resolvers.lab_results import LabResultsSection
 from resolvers.prescriptions import MedicationsSection
@@ -47,7 +47,10 @@ _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
     "documents": documents_source.prefetch,
     "labResults": lab_results.prefetch,
     "ownRegistrations": own_registrations.prefetch,
+    "document": documents_source.prefetch,
 }
+# The section whose decision governs a field that is not a section itself.
+_GOVERNING_SECTION = {"document": policy.DOCUMENTS}
 
 
 @strawberry.type(
@@ -145,6 +148,36 @@ class Patient:
         )
 
     @strawberry.field(
+        description="Open one of the patient's documents (an id from documents.documents) and "
+        "read its content. Null when the patient has no document with that id. Opening it is "
+        "logged; the patient's own log shows that a document was opened, not which."
+    )
+    async def document(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The document's id.")],
+    ) -> DocumentContent | None:
+        ctx = info.context
+        decision = self._access.section(policy.DOCUMENTS)
+        field = f"{DOCUMENT_FIELD}:{id}"
+        if decision.denial is not None:
+            ctx.audit.record(self._nin.value, field, Outcome.DENIED, decision.denial.code)
+            raise decision.denial
+        try:
+            content = await documents_source.open_document(ctx, self._nin, str(id))
+        except GatewayError as error:
+            ctx.audit.record(self._nin.value, field, Outcome.ERROR, error.code)
+            raise
+        ctx.audit.record(
+            self._nin.value,
+            field,
+            Outcome.GRANTED,
+            None if content is not None else "NOT_FOUND",
+            restricted_opened=decision.restricted_opened,
+        )
+        return content
+
+    @strawberry.field(
         description="Every upstream search made for this patient in this request and how it went,"
         " once all have finished."
     )
@@ -199,7 +232,8 @@ class PatientQuery:
         existence = demographics.prefetch(ctx, nin)
         for name in _selected_names(info):
             prefetch = _PREFETCH.get(name)
-            if prefetch is not None and access.section(name).denial is None:
+            section = _GOVERNING_SECTION.get(name, name)
+            if prefetch is not None and access.section(section).denial is None:
                 prefetch(ctx, nin)
         fetched = await existence
         if fetched.outcome.error is None and fetched.value is None:

@@ -18,6 +18,10 @@ import orjson
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first record."""
 
+DOCUMENT_FIELD = "document"
+"""A document opened is logged as the field ``document:<id>``; the patient's own view of the log
+shows only ``document`` (that a document was opened, not which)."""
+
 
 class Outcome(Enum):
     """What became of one field's access."""

@@ -326,3 +326,67 @@ async def test_the_writes_of_concurrent_requests_share_commits_and_all_land(
     assert all(b.get("errors") is None for b in bodies)
     entries = await _officer_log(gw, nin, first=100)
     assert sum(1 for e in entries if e["sections"] == ["medications"]) >= 20
+
+
+DOCUMENT_QUERY = """query($nin: NationalIdentityNumber!, $id: ID!) {
+  patient(nin: $nin) { document(id: $id) { id title contentType sizeBytes text dataBase64 } } }"""
+LIST_DOCUMENTS = """query($nin: NationalIdentityNumber!) {
+  patient(nin: $nin) { documents { documents { id sizeBytes contentType } } } }"""
+
+
+async def test_opening_a_document_reads_its_content_and_the_patient_sees_only_that_one_was_opened(
+    gw: GatewayServer, registries: MockRegistries
+) -> None:
+    listed = await _as(gw, "home-care-gp", LIST_DOCUMENTS, {"nin": ELDERLY.nin})
+    document = listed["data"]["patient"]["documents"]["documents"][0]
+    registries.reset_stats()
+    body = await _as(gw, "home-care-gp", DOCUMENT_QUERY, {"nin": ELDERLY.nin, "id": document["id"]})
+    assert body.get("errors") is None, body.get("errors")
+    content = body["data"]["patient"]["document"]
+    assert content["id"] == document["id"]
+    assert content["contentType"] == document["contentType"]
+    assert content["sizeBytes"] == document["sizeBytes"]
+    assert (content["text"] is None) != (content["dataBase64"] is None)
+    assert registries.stats(Source.DOCUMENTS).by_resource_type.get("Binary") == 1
+    own = await _as(gw, "patient", LOG_QUERY, {"nin": ELDERLY.nin})
+    entry = own["data"]["accessLog"]["entries"][0]
+    assert entry["sections"] == ["document"]
+    assert document["id"] not in str(own), "the patient sees that a document was opened, not which"
+    officer = (await _officer_log(gw, ELDERLY.nin))[1]  # [0] is the patient's read of the log
+    assert [f["field"] for f in officer["fields"]] == ["patient", f"document:{document['id']}"]
+
+
+async def test_a_document_id_the_patient_does_not_have_is_null_and_nothing_is_fetched_for_it(
+    gw: GatewayServer, registries: MockRegistries
+) -> None:
+    other = await _as(
+        gw,
+        "home-care-gp",
+        LIST_DOCUMENTS,
+        {"nin": RESTRICTED.nin},
+        {"nhn-access-basis": "SAMTYKKE"},
+    )
+    foreign = other["data"]["patient"]["documents"]["documents"][0]["id"]
+    registries.reset_stats()
+    body = await _as(gw, "home-care-gp", DOCUMENT_QUERY, {"nin": ELDERLY.nin, "id": foreign})
+    assert body["data"]["patient"]["document"] is None
+    assert "Binary" not in registries.stats(Source.DOCUMENTS).by_resource_type
+    fields = (await _officer_log(gw, ELDERLY.nin))[0]["fields"]
+    assert fields[-1]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("persona", "nin", "code"),
+    [
+        ("pharmacist", ELDERLY.nin, "FORBIDDEN"),
+        ("patient", ELDERLY.nin, "FORBIDDEN"),
+        ("home-care-gp", RESTRICTED.nin, "RESTRICTED"),
+    ],
+)
+async def test_a_document_is_not_opened_for_a_caller_who_may_not_see_documents(
+    gw: GatewayServer, registries: MockRegistries, persona: str, nin: str, code: str
+) -> None:
+    body = await _as(gw, persona, DOCUMENT_QUERY, {"nin": nin, "id": "any-id"})
+    assert body["data"]["patient"]["document"] is None
+    assert _codes(body) == {("patient", "document"): code}
+    assert registries.stats(Source.DOCUMENTS).total == 0
