@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
 
 from gateway.errors import ConfigurationError
 from gateway.settings import Settings
@@ -79,8 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _export_schema(args.path)
     try:
         settings = Settings()
-    except ValueError as exc:
-        print(f"summary-gateway: invalid settings: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        # Each problem by name and reason, never the value given: it may be a key or a DSN.
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            print(f"summary-gateway: invalid setting {where}: {error['msg']}", file=sys.stderr)
         return 1
     if command == "token":
         return _token(settings, args)

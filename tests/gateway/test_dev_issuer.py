@@ -114,3 +114,18 @@ async def test_serve_refuses_to_start_without_an_issuer(data_dir: Path) -> None:
 def test_the_dev_issuer_is_refused_in_the_production_profile() -> None:
     with pytest.raises(ValueError, match="production profile"):
         Settings(profile="production", auth=AuthSettings(dev_issuer=True))
+
+
+async def test_invalid_settings_are_named_without_echoing_their_values(data_dir: Path) -> None:
+    secret = "not-base64-but-secret-" + "x" * 8
+    code, out, err = await _cli(
+        "serve",
+        env=_env(
+            data_dir,
+            GATEWAY_CACHE__REDIS_URL="redis://127.0.0.1:6379/0",
+            GATEWAY_CACHE__ENCRYPTION_KEY=secret,
+        ),
+    )
+    assert code == 1
+    assert "invalid setting cache.encryption_key" in err
+    assert secret not in err + out
