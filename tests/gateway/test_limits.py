@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import Source, TokenKind
+from graphql import OperationDefinitionNode, Source, TokenKind
 from graphql.language.lexer import Lexer
 
 from gateway.schema import build_schema
@@ -138,3 +138,20 @@ async def test_field_suggestions_are_left_out_when_off(runner: SchemaRunner) -> 
     off = (await run(runner, "{ patinet { nin } }", field_suggestions=False))[1]
     assert off[0]["message"] == "Cannot query field 'patinet' on type 'Query'."
     assert codes(off) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_a_paged_list_counts_at_its_page_cap() -> None:
+    from graphql import parse
+
+    from gateway.limits import measure_operation
+    from gateway.schema import schema as gateway_schema
+    from gateway.settings import GraphQLSettings
+
+    document = parse(
+        '{ accessLog(nin: "12834122055", first: 100) { entries { fields { field } } } }'
+    )
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    measured = measure_operation(gateway_schema._schema, document, operation, GraphQLSettings())
+    # accessLog 1 + entries 1 + 100 * (fields 1 + 10 * field 1)
+    assert measured.cost == 1 + 1 + 100 * (1 + 10 * 1)
