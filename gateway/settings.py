@@ -278,9 +278,9 @@ class GraphQLSettings(BaseModel):
         default=10, ge=1, description="Assumed length of a list field without its own estimate."
     )
     list_sizes: dict[str, int] = Field(
-        # The paged lists can hold up to their page cap (``first`` may be a variable, and a
-        # validated document is cached for any variables), so they count at that cap.
-        default_factory=lambda: {"AccessLogPage.entries": 100, "PrivacyAlertPage.alerts": 100},
+        # The paged lists count at their default page size (``first`` may be a variable, and a
+        # validated document is cached for any variables); their hard cap is 100 a page.
+        default_factory=lambda: {"AccessLogPage.entries": 20, "PrivacyAlertPage.alerts": 20},
         description='Per-field list-length estimates, e.g. {"MedicationsSection.items": 50}.',
     )
     batching_enabled: bool = Field(default=False, description="Accept JSON arrays of requests.")

@@ -140,7 +140,7 @@ async def test_field_suggestions_are_left_out_when_off(runner: SchemaRunner) -> 
     assert codes(off) == ["GRAPHQL_VALIDATION_FAILED"]
 
 
-def test_a_paged_list_counts_at_its_page_cap() -> None:
+def test_a_paged_list_counts_at_its_default_page_size() -> None:
     from graphql import parse
 
     from gateway.limits import measure_operation
@@ -153,5 +153,5 @@ def test_a_paged_list_counts_at_its_page_cap() -> None:
     operation = document.definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
     measured = measure_operation(gateway_schema._schema, document, operation, GraphQLSettings())
-    # accessLog 1 + entries 1 + 100 * (fields 1 + 10 * field 1)
-    assert measured.cost == 1 + 1 + 100 * (1 + 10 * 1)
+    # accessLog 1 + entries 1 + 20 * (fields 1 + 10 * field 1)
+    assert measured.cost == 1 + 1 + 20 * (1 + 10 * 1)
