@@ -90,13 +90,12 @@ class RemoteKeys:
         if not expired and kid in self._keys:
             return self._keys[kid]
         async with self._lock:
-            # Another request may have refreshed the set while we waited.
-            if kid in self._keys and self._fetched_at is not None and not expired:
+            # Another request may have refreshed the set while we waited: judge it afresh.
+            age = None if self._fetched_at is None else time.monotonic() - self._fetched_at
+            expired = age is None or age > self._settings.jwks_cache_s
+            if kid in self._keys and not expired:
                 return self._keys[kid]
-            recently = (
-                self._fetched_at is not None
-                and time.monotonic() - self._fetched_at < self._settings.jwks_refetch_min_s
-            )
+            recently = age is not None and age < self._settings.jwks_refetch_min_s
             if expired or not recently:
                 await self._refresh()
         return self._keys.get(kid)

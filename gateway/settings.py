@@ -369,20 +369,24 @@ class Settings(BaseSettings):
             )
         if self.auth.dev_issuer and self.profile == "production":
             raise ValueError("auth.dev_issuer is refused in the production profile")
-        if self.auth.dev_issuer and not _is_loopback(self.host):
-            raise ValueError(
-                f"auth.dev_issuer is refused on host {self.host!r}: the development issuer only "
-                "serves a gateway bound to a loopback address"
-            )
+        problem = self._unsafe_bind(self.host)
+        if problem:
+            raise ValueError(problem)
         return self
 
-    def require_safe_bind(self, host: str) -> None:
-        """Raise ConfigurationError when the development issuer would serve beyond loopback."""
+    def _unsafe_bind(self, host: str) -> str | None:
         if self.auth.dev_issuer and not _is_loopback(host):
-            raise ConfigurationError(
+            return (
                 f"auth.dev_issuer is refused on host {host!r}: the development issuer only "
                 "serves a gateway bound to a loopback address"
             )
+        return None
+
+    def require_safe_bind(self, host: str) -> None:
+        """Raise ConfigurationError when the development issuer would serve beyond loopback."""
+        problem = self._unsafe_bind(host)
+        if problem:
+            raise ConfigurationError(problem)
 
     def require_auth(self) -> None:
         """Raise ConfigurationError when no caller could ever be authenticated."""

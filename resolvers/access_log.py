@@ -27,16 +27,15 @@ MAX_PAGE = 100
 _LOOKUP = "patient"
 
 
-AccessOutcome = strawberry.enum(
-    Outcome, name="AccessOutcome", description="Granted, denied or failed."
-)
-PurposeOfUseType = strawberry.enum(
+# Registered in place: the fields below are annotated with the Python enums themselves.
+strawberry.enum(Outcome, name="AccessOutcome", description="Granted, denied or failed.")
+strawberry.enum(
     PurposeOfUse,
     name="PurposeOfUse",
     description="TREAT treatment, ETREAT emergency treatment, COC coordination of care, BTG "
     "break the glass.",
 )
-AccessBasisType = strawberry.enum(
+strawberry.enum(
     AccessBasis,
     name="AccessBasis",
     description="CONSENT (samtykke), EMERGENCY (akutt), EXCEPTION (unntak fra samtykke).",

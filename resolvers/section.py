@@ -182,11 +182,8 @@ def section_fields(
         (p.outcome.error for p in parts if isinstance(p.outcome.error, AccessDenied)), None
     )
     if denial is not None:
-        withheld = (
-            SectionStatus.RESTRICTED
-            if isinstance(denial, Restricted)
-            else (SectionStatus.FORBIDDEN)
-        )
+        restricted = isinstance(denial, Restricted)
+        withheld = SectionStatus.RESTRICTED if restricted else SectionStatus.FORBIDDEN
         return {
             "status": withheld,
             "empty_reason": EmptyReason.WITHHELD,
