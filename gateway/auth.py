@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -132,10 +133,39 @@ class Authenticator:
     def __init__(self, issuers: list[TrustedIssuer], leeway_s: int) -> None:
         self._issuers = {issuer.settings.issuer: issuer for issuer in issuers}
         self._leeway = leeway_s
+        self._verified: dict[str, _Verified] = {}
 
     async def authenticate(self, authorization: str | None) -> tuple[Actor, Mapping[str, Any]]:
-        """The actor of a ``Bearer`` token, and its claims; raises ``Unauthenticated``."""
+        """The actor of a ``Bearer`` token, and its claims; raises ``Unauthenticated``.
+
+        An EHR sends the same token with every request of a user's session. Its signature is
+        checked once: a token seen before is accepted again without a signature check (a fifth of
+        a warm summary's CPU) while it is within its validity period and its issuer still
+        publishes the very key it was checked with. Any change sends it through the full check.
+        """
         token = _bearer(authorization)
+        seen = self._verified.get(token)
+        if seen is not None:
+            now = time.time()
+            issuer = self._issuers.get(seen.issuer)
+            if (
+                issuer is not None
+                and seen.not_before - self._leeway <= now < seen.expires + self._leeway
+                and await issuer.keys.key(seen.kid) is seen.key
+            ):
+                return seen.actor, seen.claims
+            self._verified.pop(token, None)
+        actor, claims, kid, key = await self._verify(token)
+        self._remember(token, _Verified(actor, claims, kid, key))
+        return actor, claims
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        while len(self._verified) >= _VERIFIED_TOKENS_KEPT:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = verified
+
+    async def _verify(self, token: str) -> tuple[Actor, dict[str, Any], str, PyJWK]:
+        """The full check of a token: issuer, algorithm, key, signature and claims."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -173,7 +203,33 @@ class Authenticator:
             raise Unauthenticated(f"the token lacks the required claim {exc.claim}") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the token's signature or claims are invalid") from exc
-        return actor_of(claims, issuer.settings.issuer), claims
+        return actor_of(claims, issuer.settings.issuer), claims, kid, key
+
+
+_VERIFIED_TOKENS_KEPT = 4096
+"""Tokens whose signature was checked, kept for reuse: about one per active user session."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed the full check, and what it was checked with."""
+
+    actor: Actor
+    claims: dict[str, Any]
+    kid: str
+    key: PyJWK
+
+    @property
+    def issuer(self) -> str:
+        return str(self.claims["iss"])
+
+    @property
+    def expires(self) -> float:
+        return float(self.claims["exp"])
+
+    @property
+    def not_before(self) -> float:
+        return float(self.claims.get("nbf", self.claims["iat"]))
 
 
 def _bearer(authorization: str | None) -> str:

@@ -23,9 +23,9 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 from gateway.settings import CacheSettings, Settings
 
 log = logging.getLogger("gateway.cache")
+T = TypeVar("T")
 
 _NONCE_BYTES = 12
 _CACHE_FAILURES = (RedisError, OSError, TimeoutError)
@@ -66,14 +67,38 @@ class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]
 
 @dataclass(frozen=True, slots=True)
 class CachedEntry:
-    """One cached answer and when it was fetched from the registry (Unix time)."""
+    """One cached answer and when it was fetched from the registry (Unix time).
+
+    While the stored value is unchanged, every lookup returns this same object (see
+    ``UpstreamCache.lookup``), so what is derived from it once (the decoded answer, its mapped
+    objects) is kept in ``derived`` and shared by the requests it serves. Derived values are
+    never changed after they are made.
+    """
 
     value: Any
     stored_at: float
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def age_s(self) -> float:
         """How old the answer is now, in seconds."""
         return max(0.0, time.time() - self.stored_at)
+
+    def decoded(self, decode: Callable[[Any], T]) -> T:
+        """``decode(value)``, made once per entry and decoder."""
+        try:
+            return cast(T, self.derived[decode])
+        except KeyError:
+            made = self.derived[decode] = decode(self.value)
+            return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A stored value as last read and opened: the sealed bytes, their generation, the entry."""
+
+    blob: bytes
+    generation: int
+    entry: CachedEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +118,8 @@ class UpstreamCache:
     ) -> None:
         self._backend = backend
         self._retain_s = retain_s
+        self._opened: dict[str, _Opened] = {}
+        self._max_opened = settings.max_entries
         self._namespace = settings.namespace
         secret = settings.key_bytes()
         self._aead = AESGCM(secret) if secret is not None else None
@@ -153,7 +180,13 @@ class UpstreamCache:
     async def lookup(
         self, source: str, patient: str, resource_type: str, params: Sequence[tuple[str, str]]
     ) -> Lookup:
-        """The cached answer to this search, if any (of any age), and where to store a new one."""
+        """The cached answer to this search, if any (of any age), and where to store a new one.
+
+        The store is asked every time (another instance may have changed or invalidated the
+        entry). When it answers with the very bytes last opened here, and the patient's
+        generation is unchanged, the entry opened then is returned again: no decryption, no
+        parsing, and what was derived from it is reused.
+        """
         key = self.key_of(source, patient, resource_type, params)
         try:
             blob, generation_raw = await self._backend.multi_get(
@@ -164,11 +197,26 @@ class UpstreamCache:
             return Lookup(key, -1, None)  # -1: do not store either, the cache is not well
         generation = int(generation_raw or 0)
         if blob is None:
+            self._opened.pop(key, None)
             return Lookup(key, generation, None)
+        opened = self._opened.get(key)
+        if opened is not None and (opened.blob is blob or opened.blob == blob):
+            if opened.generation != generation:
+                return Lookup(key, generation, None)
+            return Lookup(key, generation, opened.entry)
         envelope = self._open(key, blob, source)
         if envelope is None or envelope.get("g") != generation:
             return Lookup(key, generation, None)
-        return Lookup(key, generation, CachedEntry(envelope["v"], float(envelope["t"])))
+        entry = CachedEntry(envelope["v"], float(envelope["t"]))
+        self._remember(key, _Opened(bytes(blob), int(envelope["g"]), entry))
+        return Lookup(key, generation, entry)
+
+    def _remember(self, key: str, opened: _Opened) -> None:
+        # Bounded like the memory cache: the oldest opened entry goes first.
+        self._opened.pop(key, None)
+        while len(self._opened) >= self._max_opened:
+            self._opened.pop(next(iter(self._opened)))
+        self._opened[key] = opened
 
     async def store(self, lookup: Lookup, value: Any, stored_at: float, ttl_s: float) -> None:
         """Keep ``value`` (JSON data) for ``ttl_s`` seconds under the lookup's key."""

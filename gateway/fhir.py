@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -27,7 +27,8 @@ from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
 from gateway.fetch import LIVE, Page, Provenance
 from gateway.retry import retry_after_seconds, retrying
 from gateway.settings import Settings, SourceSettings
-from gateway.upstream import Read, Upstream
+from gateway.shared_list import shared
+from gateway.upstream import Read, Served, Upstream
 
 T = TypeVar("T")
 
@@ -48,6 +49,8 @@ class SearchResult:
     pages: int = 1
     truncated: bool = False
     provenance: Provenance = LIVE
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Typed objects mapped from this result (``FhirSource.fetch``), kept while it is cached."""
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON data, for the cache (provenance is not part of it)."""
@@ -109,12 +112,13 @@ class FhirSource:
         A mapping failure (a shape the FHIR profile does not allow) is the source's fault, so it
         becomes SOURCE_BAD_RESPONSE here, like any other bad answer.
         """
-        result = await self.search(resource_type, params, patient=patient, cacheable=cacheable)
+        served = await self._read_search(resource_type, params, patient, cacheable)
+        result = served.value
         try:
-            items = build(result)
+            items = _mapped(result, build)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
-        return Page(items, result.pages, result.truncated, len(result.matches), result.provenance)
+        return Page(items, result.pages, result.truncated, len(result.matches), served.provenance)
 
     async def search(
         self,
@@ -127,7 +131,18 @@ class FhirSource:
         """Run a search of ``patient``'s data (an identity number, the cache's unit of
         invalidation) and follow ``next`` links up to the source's page cap. ``cacheable=False``
         always asks the registry (see ``Read.cacheable``)."""
-        served = await self.upstream.read(
+        served = await self._read_search(resource_type, params, patient, cacheable)
+        return dataclasses.replace(served.value, provenance=served.provenance)
+
+    async def _read_search(
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        patient: str,
+        cacheable: bool,
+    ) -> Served[SearchResult]:
+        # A cached answer comes back as the same SearchResult while its entry is unchanged.
+        return await self.upstream.read(
             Read(
                 patient,
                 resource_type,
@@ -138,7 +153,6 @@ class FhirSource:
                 cacheable=cacheable,
             )
         )
-        return dataclasses.replace(served.value, provenance=served.provenance)
 
     async def _search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:
         query = [*params, ("_count", str(self._settings.page_size))]
@@ -319,3 +333,22 @@ def extension_value(resource: Mapping[str, Any], url: str, key: str) -> Any:
         if isinstance(extension, Mapping) and extension.get("url") == url:
             return extension.get(key)
     return None
+
+
+def _mapped(result: SearchResult, build: Callable[[SearchResult], T]) -> T:
+    """``build(result)``, made once per result when ``build`` depends on nothing else.
+
+    A function with no closure and no defaults is known by its code: the same code maps the same
+    result to the same objects (the sources' mappings read only the FHIR, never the clock). Its
+    lists are then ``shared``: the executor completes them once per query (see
+    ``gateway/shared_results.py``). Anything else is mapped afresh.
+    """
+    code = getattr(build, "__code__", None)
+    if code is None or getattr(build, "__closure__", None) or getattr(build, "__defaults__", None):
+        return build(result)
+    try:
+        return cast(T, result.derived[code])
+    except KeyError:
+        made: T = shared(build(result))
+        result.derived[code] = made
+        return made

@@ -335,3 +335,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson rejects what the standard library's json rejects, and is several times faster.
+        return orjson.loads(data)

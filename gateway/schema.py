@@ -14,7 +14,6 @@ from strawberry.extensions import (
     AddValidationRules,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -25,6 +24,8 @@ from gateway.introspection import NoIntrospection, strip_suggestions
 from gateway.limits import TokenLimit, limit_rules, token_limit_error
 from gateway.scalars import SCALAR_OVERRIDES
 from gateway.settings import GraphQLSettings
+from gateway.shared_results import SharingExecutionContext
+from gateway.validation_cache import CachedValidation, ValidationResults
 from resolvers.query import Query
 
 
@@ -155,11 +156,13 @@ def build_schema(
         query=Query,
         scalar_overrides=SCALAR_OVERRIDES,
         field_suggestions=graphql.field_suggestions,
+        # Completes a list from the cache once per query (gateway/shared_results.py).
+        execution_context_class=SharingExecutionContext,
         extensions=[
             functools.partial(TokenLimit, graphql.max_tokens),
             functools.partial(AddValidationRules, rules),
             functools.partial(ParserCache, maxsize=operation_cache_size),
-            functools.partial(ValidationCache, maxsize=operation_cache_size),
+            functools.partial(CachedValidation, ValidationResults(operation_cache_size)),
             WriteAccessLog,
             CodeValidationErrors,
             CloseFetches,

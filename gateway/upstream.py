@@ -129,7 +129,7 @@ class Upstream:
                 raise
             age = stale.age_s()
             log.warning("%s: %s, served a cached answer %.0f s old", self.name, error.code, age)
-            return Served(read.decode(stale.value), _cached(stale, age, error))
+            return Served(stale.decoded(read.decode), _cached(stale, age, error))
 
     def health(self) -> SourceHealthReport:
         """The breaker's state and the error rate of the last minute."""
@@ -158,7 +158,7 @@ class Upstream:
         age = entry.age_s()
         if age >= self._settings.cache_ttl_s:
             return None
-        return Served(read.decode(entry.value), _cached(entry, age, None))
+        return Served(entry.decoded(read.decode), _cached(entry, age, None))
 
     async def _join(self, lookup: Lookup, read: Read[T]) -> Served[T]:
         flight = self._flights.get(lookup.key)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from enum import Enum
 
 import orjson
@@ -64,6 +65,15 @@ class AuditEvent:
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(AuditEvent))
 """The event's columns, in the order they are hashed and stored."""
 
+_column_values = operator.attrgetter(*COLUMNS)
+
+
+def column_values(event: AuditEvent) -> tuple[object, ...]:
+    """The event's values in column order. Every column is a scalar, so this equals
+    ``dataclasses.astuple``, which deep-copies and cost more than the hash itself."""
+    values: tuple[object, ...] = _column_values(event)
+    return values
+
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
@@ -82,7 +92,7 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
     valid hash of its own and breaks the links around it, which tells reordering from editing.
     """
     # A JSON array of the values in column order: unambiguous, and the same bytes in any store.
-    canonical = orjson.dumps([prev_hash, *astuple(event)])
+    canonical = orjson.dumps([prev_hash, *column_values(event)])
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -100,7 +110,8 @@ def chain(last_seq: int, last_hash: str, events: list[AuditEvent]) -> list[Store
 
 def now_iso() -> str:
     """Now, as the events store it."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; the text is the same.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def event_from_row(values: Sequence[object]) -> AuditEvent:

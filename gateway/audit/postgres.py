@@ -15,7 +15,14 @@ from typing import Any
 
 import asyncpg
 
-from gateway.audit.events import GENESIS, AuditEvent, PrivacyAlert, StoredEvent, chain
+from gateway.audit.events import (
+    GENESIS,
+    AuditEvent,
+    PrivacyAlert,
+    StoredEvent,
+    chain,
+    column_values,
+)
 from gateway.audit.events import event_from_row as _event
 from gateway.audit.store import (
     ALERT_COLUMNS,
@@ -139,7 +146,7 @@ class PostgresAuditStore(AuditStore):
                 stored = chain(last_seq, last_hash, list(events))
                 await db.executemany(
                     _INSERT_EVENT,
-                    [(s.seq, *astuple(s.event), s.prev_hash, s.hash) for s in stored],
+                    [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
                 )
                 if alerts:
                     await db.executemany(_INSERT_ALERT, [astuple(alert) for alert in alerts])

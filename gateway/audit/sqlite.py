@@ -15,7 +15,14 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.audit.events import GENESIS, AuditEvent, PrivacyAlert, StoredEvent, chain
+from gateway.audit.events import (
+    GENESIS,
+    AuditEvent,
+    PrivacyAlert,
+    StoredEvent,
+    chain,
+    column_values,
+)
 from gateway.audit.events import event_from_row as _event
 from gateway.audit.store import (
     ALERT_COLUMNS,
@@ -124,7 +131,7 @@ class SqliteAuditStore(AuditStore):
             stored = chain(last_seq, last_hash, list(events))
             db.executemany(
                 _INSERT_EVENT,
-                [(s.seq, *astuple(s.event), s.prev_hash, s.hash) for s in stored],
+                [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
             )
             db.executemany(_INSERT_ALERT, [astuple(alert) for alert in alerts])
             db.execute("COMMIT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -288,3 +289,53 @@ def test_settings_refuse_symmetric_algorithms_and_none() -> None:
             IssuerSettings(
                 issuer="https://i", jwks_url="https://i/jwks", audience="a", algorithms=algorithms
             )
+
+
+# A token's signature is checked once and the result reused (gateway/auth.py); these hold that
+# the reuse never outlives what made the token valid.
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(issuer: Issuer) -> None:
+    async with aiohttp.ClientSession() as session:
+        authenticator = build_authenticator(_settings(issuer, leeway_s=0), session)
+        token = issuer.token("k1", exp=int(time.time()) + 2)
+        await authenticator.authenticate(f"Bearer {token}")
+        await authenticator.authenticate(f"Bearer {token}")
+        await asyncio.sleep(
+            max(0.0, jwt.decode(token, options={"verify_signature": False})["exp"] - time.time())
+            + 0.1
+        )
+        with pytest.raises(Unauthenticated, match="expired"):
+            await authenticator.authenticate(f"Bearer {token}")
+
+
+async def test_a_token_accepted_before_is_refused_once_its_key_is_withdrawn(
+    issuer: Issuer,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        authenticator = build_authenticator(_settings(issuer, jwks_cache_s=1), session)
+        token = issuer.token("k1")
+        await authenticator.authenticate(f"Bearer {token}")
+        issuer.rotate("k2")
+        issuer.published.remove("k1")  # the issuer withdraws k1 (compromised, say)
+        await asyncio.sleep(1.1)  # past jwks_cache_s: the next use refetches the set
+        with pytest.raises(Unauthenticated, match="signing key is unknown"):
+            await authenticator.authenticate(f"Bearer {token}")
+        assert issuer.fetches == 2
+        await authenticator.authenticate(f"Bearer {issuer.token('k2')}")
+
+
+async def test_a_forgery_of_an_accepted_token_is_still_refused(issuer: Issuer) -> None:
+    async with aiohttp.ClientSession() as session:
+        authenticator = build_authenticator(_settings(issuer), session)
+        token = issuer.token("k1")
+        await authenticator.authenticate(f"Bearer {token}")
+        header, payload, signature = token.split(".")
+        claims = jwt.decode(token, options={"verify_signature": False})
+        forged = _b64(json.dumps({**claims, "helseid://claims/hpr/hpr_number": "9999999"}).encode())
+        flipped = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
+        for bad in (f"{header}.{forged}.{signature}", f"{header}.{payload}.{flipped}"):
+            with pytest.raises(Unauthenticated, match="signature or claims are invalid"):
+                await authenticator.authenticate(f"Bearer {bad}")
+        actor, _ = await authenticator.authenticate(f"Bearer {token}")
+        assert actor.hpr_number == claims["helseid://claims/hpr/hpr_number"]

@@ -145,3 +145,35 @@ def test_an_encryption_key_must_be_32_bytes_of_base64() -> None:
         CacheSettings(encryption_key=SecretStr(base64.b64encode(b"short").decode()))
     with pytest.raises(ValidationError, match="base64"):
         CacheSettings(encryption_key=SecretStr("not base64!"))
+
+
+async def test_an_unchanged_entry_is_the_same_object_and_a_changed_one_is_new(
+    cache: UpstreamCache, request: pytest.FixtureRequest
+) -> None:
+    """What is derived from an entry (decoded, mapped, completed) is reused only while the
+    store holds the very same value: a value replaced by another instance, or invalidated, is
+    read afresh."""
+    await _fill(cache)
+    first = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+    again = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+    assert first.entry is not None and again.entry is first.entry
+
+    # Another instance (for Redis: another process on the same store) replaces the value.
+    if cache.shared:
+        other = UpstreamCache.open(Settings(cache=request.getfixturevalue("redis_cache")))
+    else:
+        other = cache
+    try:
+        newer = {"matches": [{"resourceType": "MedicationRequest", "note": "changed"}]}
+        lookup = await other.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+        await other.store(lookup, newer, stored_at=1_700_000_100.0, ttl_s=60)
+        changed = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+        assert changed.entry is not None and changed.entry is not first.entry
+        assert changed.entry.value == newer
+
+        await other.invalidate_patient("prescriptions", NIN)
+        gone = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+        assert gone.entry is None
+    finally:
+        if other is not cache:
+            await other.aclose()

@@ -11,8 +11,9 @@ import pytest
 from aiohttp import web
 
 from gateway.errors import SourceBadResponse, SourceUnavailable
-from gateway.fhir import FhirSource
+from gateway.fhir import FhirSource, SearchResult
 from gateway.settings import SourceSettings
+from gateway.shared_list import SharedList
 from tests.conftest import served
 
 Handler = Callable[[web.Request], Any]
@@ -134,3 +135,46 @@ async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
             await fhir.fetch(
                 "Encounter", [], lambda result: result.matches[0]["missing"], patient="x"
             )
+
+
+def _ids(result: SearchResult) -> list[str]:
+    return [str(resource["id"]) for resource in result.matches]
+
+
+async def test_a_cached_answer_is_mapped_once_and_a_new_answer_afresh(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Mapped objects are kept with the cached answer they came from (their completion is then
+    reused, see test_shared_results): a mapping that reads only the FHIR is run once per
+    answer; one that closes over anything else is run every time; a new answer is mapped anew."""
+    entries = [2]
+
+    async def registry(request: web.Request) -> web.Response:
+        return web.json_response(_bundle(entries[0]))
+
+    async with _serving(registry) as url:
+        settings = SourceSettings(base_url=url, cache_ttl_s=60)
+        fhir = FhirSource("visit_history", settings, session)
+        first = await fhir.fetch("Encounter", [], _ids, patient="x")
+        second = await fhir.fetch("Encounter", [], _ids, patient="x")
+        third = await fhir.fetch("Encounter", [], _ids, patient="x")
+        assert first.items == ["0", "1"]
+        assert first.provenance.from_cache is False and third.provenance.from_cache is True
+        assert third.items is second.items, "the cached answer's mapping is reused"
+        assert type(third.items) is SharedList
+
+        suffix = "!"
+        closing = await fhir.fetch(
+            "Encounter", [], lambda result: [i + suffix for i in _ids(result)], patient="x"
+        )
+        closing_again = await fhir.fetch(
+            "Encounter", [], lambda result: [i + suffix for i in _ids(result)], patient="x"
+        )
+        assert closing.items == ["0!", "1!"] and closing_again.items is not closing.items
+
+        entries[0] = 3
+        await fhir.upstream._cache.invalidate_patient("visit_history", "x")
+        fresh = await fhir.fetch("Encounter", [], _ids, patient="x")
+        cached = await fhir.fetch("Encounter", [], _ids, patient="x")
+        assert fresh.items == ["0", "1", "2"] and cached.items == ["0", "1", "2"]
+        assert cached.items is not third.items

@@ -1,0 +1,205 @@
+"""The executor's shortcuts (plans, shared lists) give exactly what graphql-core gives.
+
+Each query runs on two schemas built from the same types: strawberry's own executor, and the
+gateway's ``SharingExecutionContext``, three times in a row so that kept completions are used.
+Data and errors (message and path) must be equal every time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
+from strawberry.extensions import ParserCache
+from strawberry.types import Info
+
+from gateway import plans
+from gateway.schema import schema as gateway_schema
+from gateway.shared_list import SharedList, shared
+from gateway.shared_results import SharingExecutionContext
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Part:
+    name: str
+    weight: float | None
+    colour: Colour
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    at: dt.datetime | None
+    label: str  # non-null: an item without one is an error at its path
+    parts: list[Part]
+    best: Part | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.label.upper()
+
+    @strawberry.field
+    def tagged(self, prefix: str) -> str:
+        return f"{prefix}{self.label}"
+
+    @strawberry.field
+    def risky(self) -> str | None:
+        if self.id == "1":
+            raise ValueError("item 1 cannot say")
+        return f"fine {self.id}"
+
+    @strawberry.field
+    def seen_by(self, info: Info) -> str:
+        return str(info.context["who"])
+
+
+def _item(n: int, label: Any = "x") -> Item:
+    parts = [
+        Part(name=f"p{n}{i}", weight=i * 1.5 if i else None, colour=Colour.RED) for i in range(3)
+    ]
+    return Item(
+        id=strawberry.ID(str(n)),
+        at=dt.datetime(2026, 1, n + 1, 12, tzinfo=dt.UTC),
+        label=label,
+        parts=parts,
+        best=parts[1],
+    )
+
+
+GOOD: SharedList = shared([_item(n, f"item{n}") for n in range(4)])
+BROKEN: SharedList = shared([_item(0, "ok"), _item(1, None), _item(2, "ok")])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def shared_items(self) -> list[Item]:
+        return GOOD
+
+    @strawberry.field
+    def broken_items(self) -> list[Item] | None:
+        return BROKEN
+
+    @strawberry.field
+    def fresh_items(self) -> list[Item]:
+        return [_item(n, f"fresh{n}") for n in range(2)]
+
+    @strawberry.field
+    def one(self) -> Item:
+        return _item(7, "one")
+
+
+# As in the gateway, the parser cache gives the same document (and nodes) for the same text.
+PLAIN = strawberry.Schema(query=Query, extensions=[ParserCache])
+SHARING = strawberry.Schema(
+    query=Query, extensions=[ParserCache], execution_context_class=SharingExecutionContext
+)
+
+QUERIES = {
+    "leaves, enums, dates, nested lists": (
+        "{ sharedItems { id at label parts { name weight colour } best { name } } }"
+    ),
+    "aliases and __typename": (
+        "{ a: sharedItems { __typename x: label y: label } b: one { __typename id } }"
+    ),
+    "resolver methods": "{ sharedItems { shout } freshItems { shout parts { colour } } }",
+    "arguments": '{ sharedItems { tagged(prefix: "#") } one { tagged(prefix: "!") } }',
+    "a resolver that reads info": "{ sharedItems { seenBy label } }",
+    "fragments": (
+        "{ sharedItems { ...F parts { ... on Part { name } } } } fragment F on Item { id label }"
+    ),
+    "a field twice, merged": "{ sharedItems { best { name } best { weight } } }",
+    "a null in a non-null field": "{ brokenItems { id label parts { name } } }",
+    "a null in a non-null field, via a method": "{ brokenItems { id shout } }",
+    "an error in a nullable field": "{ sharedItems { id risky } }",
+}
+
+
+def _run(schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None) -> Any:
+    result = schema.execute_sync(query, variable_values=variables, context_value={"who": "me"})
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize("query", QUERIES.values(), ids=QUERIES.keys())
+def test_every_shortcut_gives_what_graphql_core_gives(query: str) -> None:
+    expected = _run(PLAIN, query)
+    for _ in range(3):
+        assert _run(SHARING, query) == expected
+
+
+def test_a_selection_that_depends_on_variables_is_completed_afresh() -> None:
+    query = "query($show: Boolean!) { sharedItems { id label @include(if: $show) } }"
+    for show in (True, False, True, False):
+        result = _run(SHARING, query, {"show": show})
+        assert result == _run(PLAIN, query, {"show": show})
+        assert ("label" in result[0]["sharedItems"][0]) is show
+
+
+def test_a_shared_list_is_completed_once_per_selection() -> None:
+    query = "{ sharedItems { id parts { name } } }"
+    first = SHARING.execute_sync(query).data
+    second = SHARING.execute_sync(query).data
+    assert first is not None and second is not None
+    assert second["sharedItems"] is first["sharedItems"], "the kept completion is reused"
+    other = SHARING.execute_sync("{ sharedItems { label } }").data
+    assert other is not None
+    assert other["sharedItems"] == [{"label": f"item{n}"} for n in range(4)]
+
+
+def test_a_list_that_completed_with_errors_is_not_kept() -> None:
+    query = "{ sharedItems { id risky } }"
+    for _ in range(3):
+        result = SHARING.execute_sync(query)
+        assert result.errors, "the error is reported every time, not only the first"
+        assert result.errors[0].path == ["sharedItems", 1, "risky"]
+        assert result.data is not None
+        assert result.data["sharedItems"][1] == {"id": "1", "risky": None}
+
+
+def _list_item_types(object_type: GraphQLObjectType, seen: set[str]) -> None:
+    """Every object type reachable from ``object_type``, by name, into ``seen``."""
+    if object_type.name in seen:
+        return
+    seen.add(object_type.name)
+    for field in object_type.fields.values():
+        named = get_named_type(field.type)
+        if isinstance(named, GraphQLObjectType):
+            _list_item_types(named, seen)
+
+
+def test_whatever_a_shared_list_can_hold_reads_only_its_object() -> None:
+    """A kept completion is reused for another request: so every field of every type that can sit
+    in a list mapped from the cache must depend on the object alone (no info, no context, no
+    arguments, nothing awaited). ``plans`` says which fields qualify."""
+    graphql_schema = gateway_schema._schema
+    patient = graphql_schema.type_map["Patient"]
+    assert isinstance(patient, GraphQLObjectType)
+    in_lists: set[str] = set()
+    for section_field in patient.fields.values():
+        section = get_named_type(section_field.type)
+        if not isinstance(section, GraphQLObjectType):
+            continue
+        for field in section.fields.values():
+            unwrapped = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            item = get_named_type(field.type)
+            if isinstance(unwrapped, GraphQLList) and isinstance(item, GraphQLObjectType):
+                _list_item_types(item, in_lists)
+    assert {"Prescription", "Dispensing", "Visit", "LabReport"} <= in_lists
+    impure = [
+        f"{name}.{field_name}"
+        for name in sorted(in_lists)
+        for field_name, field in graphql_schema.type_map[name].fields.items()  # type: ignore[attr-defined]
+        if plans._getter(field) is None
+    ]
+    assert impure == []
