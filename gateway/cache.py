@@ -119,6 +119,7 @@ class UpstreamCache:
         self._backend = backend
         self._retain_s = retain_s
         self._opened: dict[str, _Opened] = {}
+        self._names: dict[tuple[str, tuple[object, ...]], str] = {}
         self._max_opened = settings.max_entries
         self._namespace = settings.namespace
         secret = settings.key_bytes()
@@ -165,8 +166,17 @@ class UpstreamCache:
         return cls(backend, settings, shared=False, retain_s=_longest_keep(gateway_settings))
 
     def _name(self, kind: str, *parts: object) -> str:
+        # Naming is an HMAC: a summary names 28 entries, so recent names are kept (in memory
+        # only, like the entries themselves).
+        remembered = self._names.get((kind, parts))
+        if remembered is not None:
+            return remembered
         digest = hmac.new(self._name_key, orjson.dumps(parts), hashlib.sha256).hexdigest()
-        return f"{self._namespace}:{kind}:{digest}"
+        name = f"{self._namespace}:{kind}:{digest}"
+        if len(self._names) >= self._max_opened:
+            self._names.pop(next(iter(self._names)))
+        self._names[(kind, parts)] = name
+        return name
 
     def _generation_key(self, source: str, patient: str) -> str:
         return self._name("g", source, patient)
@@ -175,7 +185,7 @@ class UpstreamCache:
         self, source: str, patient: str, resource_type: str, params: Sequence[tuple[str, str]]
     ) -> str:
         """The (keyed-hash) name of this search's entry."""
-        return self._name("v", source, patient, resource_type, [list(p) for p in params])
+        return self._name("v", source, patient, resource_type, tuple(map(tuple, params)))
 
     async def lookup(
         self, source: str, patient: str, resource_type: str, params: Sequence[tuple[str, str]]

@@ -115,6 +115,15 @@ async def timed(source: str, resource_type: str, run: Awaitable[Page[T]]) -> Fet
     return Fetched(page.items, outcome)
 
 
+async def all_of(*searches: asyncio.Future[Any]) -> list[Any]:
+    """The results of ``searches``, like ``asyncio.gather``, but without suspending when every
+    one has finished already (the warm path: answers from the cache), so that a section built
+    from them can be completed at once (see ``resolvers/eager.py``)."""
+    if all(search.done() for search in searches):
+        return [search.result() for search in searches]
+    return list(await asyncio.gather(*searches))
+
+
 class RequestFetches:
     """The searches started for one request, keyed by source, resource type and patient.
 
@@ -142,7 +151,7 @@ class RequestFetches:
     async def outcomes(self, patient: str) -> list[SearchOutcome]:
         """Every search started for ``patient``, once all have finished, in start order."""
         tasks = [task for key, task in self._tasks.items() if key[2] == patient]
-        return [fetched.outcome for fetched in await asyncio.gather(*tasks)]
+        return [fetched.outcome for fetched in await all_of(*tasks)]
 
     async def aclose(self) -> None:
         """Cancel what no resolver awaited (a null parent, an error), so none outlives it."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
@@ -25,6 +25,7 @@ from resolvers.core_record.critical_information import CriticalInformationSectio
 from resolvers.core_record.demographics import DemographicsSection
 from resolvers.core_record.own_registrations import OwnRegistrationsSection
 from resolvers.documents import DocumentContent, DocumentsSection
+from resolvers.eager import now_or_later
 from resolvers.gp_registry import GeneralPractitionerSection
 from resolvers.lab_results import LabResultsSection
 from resolvers.prescriptions import MedicationsSection
@@ -60,13 +61,18 @@ class Patient:
     _nin: strawberry.Private[NationalIdentityNumber]
     _access: strawberry.Private[PatientAccess]
 
-    async def _open(
+    def _open(
         self,
         info: Info[Context, None],
         name: str,
-        build: Callable[[Context, NationalIdentityNumber], Awaitable[S]],
+        build: Callable[[Context, NationalIdentityNumber], Coroutine[Any, Any, S]],
     ) -> S:
-        """Build section ``name`` if the policy opened it, else withhold it; log either way."""
+        """Build section ``name`` if the policy opened it, else withhold it; log either way.
+
+        Returns the section itself when its searches have all finished (the warm path), else an
+        awaitable of it, which graphql-core awaits (``resolvers/eager.py``); typed as the
+        section, which is what the schema shows.
+        """
         ctx = info.context
         decision = self._access.section(name)
         if decision.denial is not None:
@@ -74,19 +80,23 @@ class Patient:
             # The section's searches all answer with the denial, so nothing goes upstream.
             withheld = copy.copy(ctx)
             withheld.fetches = DeniedFetches(decision.denial)
-            return await build(withheld, self._nin)
-        section = await build(ctx, self._nin)
-        unavailable = section.status is SectionStatus.UNAVAILABLE
-        stale = section.stale_age_seconds
-        ctx.audit.record(
-            self._nin.value,
-            name,
-            Outcome.ERROR if unavailable else Outcome.GRANTED,
-            restricted_opened=decision.restricted_opened,
-            from_cache=section.from_cache,
-            stale_age_ms=round(stale * 1000) if stale is not None else None,
-        )
-        return section
+            return cast(S, now_or_later(lambda: build(withheld, self._nin)))
+
+        async def opened() -> S:
+            section = await build(ctx, self._nin)
+            unavailable = section.status is SectionStatus.UNAVAILABLE
+            stale = section.stale_age_seconds
+            ctx.audit.record(
+                self._nin.value,
+                name,
+                Outcome.ERROR if unavailable else Outcome.GRANTED,
+                restricted_opened=decision.restricted_opened,
+                from_cache=section.from_cache,
+                stale_age_ms=round(stale * 1000) if stale is not None else None,
+            )
+            return section
+
+        return cast(S, now_or_later(opened))
 
     @strawberry.field(description="The identity number the summary was asked for.")
     def nin(self) -> NationalIdentityNumber:
@@ -105,45 +115,45 @@ class Patient:
         return self._nin.birth_date
 
     @strawberry.field(description="Name, birth date, gender and municipality (core record).")
-    async def demographics(self, info: Info[Context, None]) -> DemographicsSection:
-        return await self._open(info, policy.DEMOGRAPHICS, demographics.demographics_section)
+    def demographics(self, info: Info[Context, None]) -> DemographicsSection:
+        return self._open(info, policy.DEMOGRAPHICS, demographics.demographics_section)
 
     @strawberry.field(
         description="Allergies and drug reactions, critical conditions, ongoing treatment, "
         "implants and other warnings (core record)."
     )
-    async def critical_information(self, info: Info[Context, None]) -> CriticalInformationSection:
-        return await self._open(
+    def critical_information(self, info: Info[Context, None]) -> CriticalInformationSection:
+        return self._open(
             info, policy.CRITICAL_INFORMATION, critical_information.critical_information_section
         )
 
     @strawberry.field(description="Prescriptions and dispensings (Reseptformidleren).")
-    async def medications(self, info: Info[Context, None]) -> MedicationsSection:
-        return await self._open(info, policy.MEDICATIONS, prescriptions.medications_section)
+    def medications(self, info: Info[Context, None]) -> MedicationsSection:
+        return self._open(info, policy.MEDICATIONS, prescriptions.medications_section)
 
     @strawberry.field(description="The regular GP (Fastlegeregisteret).")
-    async def general_practitioner(self, info: Info[Context, None]) -> GeneralPractitionerSection:
-        return await self._open(
+    def general_practitioner(self, info: Info[Context, None]) -> GeneralPractitionerSection:
+        return self._open(
             info, policy.GENERAL_PRACTITIONER, gp_registry.general_practitioner_section
         )
 
     @strawberry.field(description="Hospital visits since 2008, time and place only (NPR).")
-    async def visit_history(self, info: Info[Context, None]) -> VisitHistorySection:
-        return await self._open(info, policy.VISIT_HISTORY, visit_history.visit_history_section)
+    def visit_history(self, info: Info[Context, None]) -> VisitHistorySection:
+        return self._open(info, policy.VISIT_HISTORY, visit_history.visit_history_section)
 
     @strawberry.field(description="Epicrises, lab and imaging reports, referrals (metadata).")
-    async def documents(self, info: Info[Context, None]) -> DocumentsSection:
-        return await self._open(info, policy.DOCUMENTS, documents_source.documents_section)
+    def documents(self, info: Info[Context, None]) -> DocumentsSection:
+        return self._open(info, policy.DOCUMENTS, documents_source.documents_section)
 
     @strawberry.field(description="Laboratory results, Covid-19 tests among them.")
-    async def lab_results(self, info: Info[Context, None]) -> LabResultsSection:
-        return await self._open(info, policy.LAB_RESULTS, lab_results.lab_results_section)
+    def lab_results(self, info: Info[Context, None]) -> LabResultsSection:
+        return self._open(info, policy.LAB_RESULTS, lab_results.lab_results_section)
 
     @strawberry.field(
         description="Next of kin, communication needs and self-reported diseases (core record)."
     )
-    async def own_registrations(self, info: Info[Context, None]) -> OwnRegistrationsSection:
-        return await self._open(
+    def own_registrations(self, info: Info[Context, None]) -> OwnRegistrationsSection:
+        return self._open(
             info, policy.OWN_REGISTRATIONS, own_registrations.own_registrations_section
         )
 
@@ -181,8 +191,13 @@ class Patient:
         description="Every upstream search made for this patient in this request and how it went,"
         " once all have finished."
     )
-    async def sources(self, info: Info[Context, None]) -> list[SourceOutcome]:
-        return [SourceOutcome.of(o) for o in await info.context.fetches.outcomes(self._nin.value)]
+    def sources(self, info: Info[Context, None]) -> list[SourceOutcome]:
+        async def outcomes() -> list[SourceOutcome]:
+            return [
+                SourceOutcome.of(o) for o in await info.context.fetches.outcomes(self._nin.value)
+            ]
+
+        return cast(list[SourceOutcome], now_or_later(outcomes))
 
 
 def _selected_names(info: Info[Context, None]) -> set[str]:

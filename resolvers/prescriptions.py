@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 
 from gateway.context import Context
-from gateway.fetch import Fetched, Page
+from gateway.fetch import Fetched, Page, all_of
 from gateway.fhir import FhirSource, extension_value, first, parse_date, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import (
@@ -166,7 +166,7 @@ class PrescriptionsClient:
 
 async def medications_section(ctx: Context, nin: NationalIdentityNumber) -> MedicationsSection:
     """The medications section for ``nin``, from this request's searches."""
-    prescriptions, dispensings = await asyncio.gather(*prefetch(ctx, nin))
+    prescriptions, dispensings = await all_of(*prefetch(ctx, nin))
     return MedicationsSection(
         **section_fields(SOURCE, [prescriptions, dispensings], count(prescriptions, dispensings)),
         _prescriptions=prescriptions,

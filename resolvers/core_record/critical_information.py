@@ -12,7 +12,7 @@ from typing import Any
 import strawberry
 
 from gateway.context import Context
-from gateway.fetch import Fetched
+from gateway.fetch import Fetched, all_of
 from gateway.fhir import first, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Code, HealthPersonnel, code, health_personnel, note
@@ -236,7 +236,7 @@ async def critical_information_section(
     ctx: Context, nin: NationalIdentityNumber
 ) -> CriticalInformationSection:
     """The critical information section for ``nin``."""
-    allergies, conditions, treatments, implants, flags = await asyncio.gather(*prefetch(ctx, nin))
+    allergies, conditions, treatments, implants, flags = await all_of(*prefetch(ctx, nin))
     entries = count(allergies, treatments, implants)
     entries += len(conditions.value.critical) if conditions.value else 0
     entries += len(flags.value.warnings) if flags.value else 0

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from gateway.context import Context
-from gateway.fetch import Fetched
+from gateway.fetch import Fetched, all_of
 from gateway.fhir import first, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
 from resolvers.core_record import shared_searches
@@ -131,7 +131,7 @@ async def own_registrations_section(
     ctx: Context, nin: NationalIdentityNumber
 ) -> OwnRegistrationsSection:
     """The patient's own registrations for ``nin``."""
-    patient, related, conditions, flags = await asyncio.gather(*prefetch(ctx, nin))
+    patient, related, conditions, flags = await all_of(*prefetch(ctx, nin))
     entries = count(related)
     entries += len(conditions.value.self_reported) if conditions.value else 0
     entries += len(flags.value.communication_needs) if flags.value else 0
