@@ -162,9 +162,7 @@ class Section:
     duration_ms: float | None = strawberry.field(
         description="How long the slowest search behind the section took, in milliseconds."
     )
-    searches: list[SourceOutcome] = strawberry.field(
-        description="Each upstream search behind this section and how it went."
-    )
+    _outcomes: strawberry.Private[list[SearchOutcome]]
     from_cache: bool = strawberry.field(
         description="Some of the section was answered from the gateway's cache."
     )
@@ -172,6 +170,11 @@ class Section:
         description="Age in seconds of the oldest part served stale because its source failed; "
         "null when nothing is stale."
     )
+
+    @strawberry.field(description="Each upstream search behind this section and how it went.")
+    def searches(self) -> list[SourceOutcome]:
+        # Made when asked for: most queries do not select it.
+        return [SourceOutcome.of(outcome) for outcome in self._outcomes]
 
 
 def section_fields(
@@ -190,7 +193,7 @@ def section_fields(
             "source": source,
             "fetched_at": None,
             "duration_ms": None,
-            "searches": [],
+            "_outcomes": [],
             "from_cache": False,
             "stale_age_seconds": None,
         }
@@ -218,7 +221,7 @@ def section_fields(
         "source": source,
         "fetched_at": min((o.fetched_at for o in outcomes), default=None),
         "duration_ms": round(max((o.duration_ms for o in outcomes), default=0.0), 3),
-        "searches": [SourceOutcome.of(o) for o in outcomes],
+        "_outcomes": outcomes,
         "from_cache": any(o.from_cache for o in outcomes),
         "stale_age_seconds": _rounded(max(stale_ages, default=None)),
     }
