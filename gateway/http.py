@@ -302,7 +302,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         except PersistedQueryError as error:
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=query)
-        note_operation(request.scope, request_data.operation_name)
+        note_operation(request.scope, request_data.operation_name, query)
         deadline = asyncio.timeout(self._settings.request_deadline_s)
         try:
             async with deadline:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -45,11 +46,22 @@ class Observation:
     codes: list[str] = field(default_factory=list)
 
 
-def note_operation(scope: Scope, operation_name: str | None) -> None:
-    """The operation the request executes (the client's ``operationName``)."""
+# At the start of a line, so that a comment (``# … query …``) is not taken for an operation.
+_FIRST_OPERATION = re.compile(
+    r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)", re.MULTILINE
+)
+
+
+def note_operation(scope: Scope, operation_name: str | None, query: str | None) -> None:
+    """The operation the request executes: the client's ``operationName``, else the name of the
+    document's first operation (a regular expression, not a second parse)."""
     observation: Observation | None = scope.get(_KEY)
-    if observation is not None:
-        observation.operation = operation_name
+    if observation is None:
+        return
+    if operation_name is None and query is not None:
+        found = _FIRST_OPERATION.search(query)
+        operation_name = found.group(1) if found else None
+    observation.operation = operation_name
 
 
 def note_result(scope: Scope, result: ExecutionResult) -> None:
