@@ -14,6 +14,7 @@ one), so several apps in one process (the tests) keep their spans apart.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -53,7 +54,9 @@ class Tracing:
                 BatchSpanProcessor(OTLPSpanExporter(endpoint=ops.otlp_endpoint))
             )
         else:
-            self._provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+            # Bound to stdout now (its default was bound when OTel was imported).
+            console = ConsoleSpanExporter(out=sys.stdout)
+            self._provider.add_span_processor(SimpleSpanProcessor(console))
         self.tracer = self._provider.get_tracer("summary-gateway")
         # Which source an upstream URL belongs to, by origin: named in spans instead of the URL.
         self._sources = {
