@@ -18,6 +18,7 @@ Two guards against patient data reaching a log platform, which only the access l
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import traceback
@@ -53,6 +54,11 @@ def _mask_identity_numbers(_logger: WrappedLogger, _name: str, event: EventDict)
     return event
 
 
+def _add_pid(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    event["pid"] = os.getpid()  # which worker, when several serve one port
+    return event
+
+
 def _drop_uvicorn_colours(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     event.pop("color_message", None)  # uvicorn's terminal variant of the message
     return event
@@ -69,6 +75,7 @@ def json_formatter() -> logging.Formatter:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _add_pid,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
     ]
     return structlog.stdlib.ProcessorFormatter(

@@ -57,9 +57,10 @@ async def _drain(stream: asyncio.StreamReader, lines: list[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def gateway_process(
-    env: dict[str, str], *args: str, cwd: Path | None = None
+    env: dict[str, str], *args: str, cwd: Path | None = None, workers: int = 1
 ) -> AsyncIterator[GatewayProcess]:
-    """``summary-gateway serve --port 0 ARGS`` until the block ends (then SIGTERM, if alive)."""
+    """``summary-gateway serve --port 0 ARGS`` until the block ends (then SIGTERM, if alive),
+    once it listens and its ``workers`` have started (a worker accepts only after its start)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -68,6 +69,7 @@ async def gateway_process(
         "--port",
         "0",
         *args,
+        *(["--workers", str(workers)] if workers > 1 else []),
         env=env,
         cwd=cwd,
         stdout=asyncio.subprocess.DEVNULL,
@@ -76,14 +78,16 @@ async def gateway_process(
     assert process.stderr is not None
     lines: list[str] = []
     url = None
+    started = 0
     try:
         async with asyncio.timeout(60):
-            while url is None:
+            while url is None or started < workers:
                 raw = await process.stderr.readline()
                 if not raw:
                     raise AssertionError("the gateway exited before listening:\n" + "".join(lines))
                 line = raw.decode(errors="replace")
                 lines.append(line)
+                started += "Application startup complete" in line
                 found = _LISTENING.search(line)
                 if found:
                     url = f"http://127.0.0.1:{found.group(1)}"
