@@ -21,7 +21,7 @@ def test_the_example_environment_file_is_a_valid_production_configuration(
     )
     env_file = tmp_path / "gateway.env"
     env_file.write_text(filled)
-    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    settings = Settings(_env_file=env_file)
 
     assert settings.profile == "production"
     assert not settings.graphiql and not settings.graphql.introspection
