@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.audit.store import AuditUnavailable
 from gateway.audit.writer import AuditWriter
-from gateway.metrics import GatewayMetrics, metrics_route
+from gateway.metrics import GatewayMetrics
 from gateway.settings import Settings
 from gateway.upstream import health_json
 
@@ -30,6 +33,26 @@ async def access_log_state(writer: AuditWriter) -> Literal["ok", "writer stopped
     except (AuditUnavailable, TimeoutError, OSError):
         return "unavailable"
     return "ok"
+
+
+def metrics_route(
+    metrics: GatewayMetrics, token: str | None
+) -> Callable[[Request], Awaitable[Response]]:
+    """The ``/metrics`` handler: open, or only for ``Authorization: Bearer <token>``."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def serve_metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return Response(
+                    "metrics need a bearer token\n",
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return serve_metrics
 
 
 async def healthz(_request: Request) -> Response:

@@ -97,6 +97,9 @@ def configure_logging(level: str, log_format: Literal["json", "text"]) -> None:
         handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # Fields no line shows; the pid is added by the formatter (``_add_pid``).
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -18,17 +18,15 @@ live gauges go with it.
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -37,8 +35,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.requests import Request
-from starlette.responses import Response
 
 from gateway.breaker import CircuitState
 from gateway.settings import GraphQLSettings
@@ -99,7 +95,7 @@ def operation_label(name: str | None) -> str:
 class SourceMetrics:
     """One source's metric children, bound once: what ``gateway/upstream.py`` reports to."""
 
-    __slots__ = ("_breaker", "_calls", "_latency", "hit", "miss", "stale")
+    __slots__ = ("_breaker", "_calls", "_latency", "_state", "hit", "miss", "stale")
 
     def __init__(self, metrics: GatewayMetrics, source: str) -> None:
         lookups = metrics.cache_lookups
@@ -109,16 +105,21 @@ class SourceMetrics:
         self._calls = {o: metrics.upstream_calls.labels(source, o) for o in SOURCE_OUTCOMES}
         self._latency = metrics.upstream_seconds.labels(source)
         self._breaker = metrics.breaker_state.labels(source)
+        self._state: CircuitState | None = None
+        self.breaker(CircuitState.CLOSED)
 
     def called(self, outcome: str, seconds: float | None, state: CircuitState) -> None:
         """One search went to the source (or was refused by its guard: ``seconds`` None)."""
         self._calls.get(outcome, self._calls["SOURCE_UNAVAILABLE"]).inc()
         if seconds is not None:
             self._latency.observe(seconds)
-        self._breaker.set(_BREAKER_VALUE[state])
+        if state is not self._state:
+            self.breaker(state)
 
     def breaker(self, state: CircuitState) -> None:
-        """The source's breaker as this process sees it now."""
+        """The source's breaker as this process sees it now (set when it changed; ``/readyz``
+        refreshes it, as OPEN turns HALF_OPEN with time alone)."""
+        self._state = state
         self._breaker.set(_BREAKER_VALUE[state])
 
 
@@ -281,26 +282,6 @@ class GatewayMetrics:
         """A worker is going away: its live gauges must stop counting."""
         if self.multiprocess:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
-
-
-def metrics_route(
-    metrics: GatewayMetrics, token: str | None
-) -> Callable[[Request], Awaitable[Response]]:
-    """The ``/metrics`` handler: open, or only for ``Authorization: Bearer <token>``."""
-    expected = f"Bearer {token}".encode() if token else None
-
-    async def serve_metrics(request: Request) -> Response:
-        if expected is not None:
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                return Response(
-                    "metrics need a bearer token\n",
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                )
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-    return serve_metrics
 
 
 def known_operation_names(graphql: GraphQLSettings) -> frozenset[str] | None:
