@@ -68,6 +68,18 @@ def _dumps(event: MutableMapping[str, Any], **_kw: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+class _TextFormatter(logging.Formatter):
+    """Plain lines; an exception shows its type and stack, never its message."""
+
+    def formatException(self, ei: Any) -> str:
+        exc_type, _exc, tb = ei
+        name = exc_type.__name__ if exc_type is not None else "exception"
+        return f"{name} (message withheld)\n" + "".join(traceback.format_tb(tb))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _IDENTITY_NUMBER.sub(_MASK, super().format(record))
+
+
 def json_formatter() -> logging.Formatter:
     """The formatter of every handler: one JSON object a line."""
     pre_chain: list[Any] = [
@@ -96,7 +108,7 @@ def configure_logging(level: str, log_format: Literal["json", "text"]) -> None:
     if log_format == "json":
         handler.setFormatter(json_formatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     # Fields no line shows; the pid is added by the formatter (``_add_pid``).
     logging.logThreads = False
     logging.logMultiprocessing = False
