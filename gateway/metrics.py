@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -72,13 +71,14 @@ def multiprocess_dir() -> str | None:
 
 
 def prepare_multiprocess_dir(configured: str | None = None) -> Path:
-    """Make the workers' shared metrics directory, empty (files of an earlier run would be
-    added to this one's counts), and name it in the environment the workers inherit."""
+    """Make the workers' shared metrics directory, without earlier runs' values (they would be
+    added to this run's counts), and name it in the environment the workers inherit. Only the
+    metric files (``*.db``) are removed from a configured directory, nothing else in it."""
     if configured:
         path = Path(configured)
-        if path.exists():
-            shutil.rmtree(path)
-        path.mkdir(parents=True)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
     else:
         path = Path(tempfile.mkdtemp(prefix="summary-gateway-metrics-"))
     os.environ[MULTIPROC_ENV] = str(path)
