@@ -13,8 +13,6 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gateway.audit import build_store
@@ -26,11 +24,14 @@ from gateway.cache import UpstreamCache
 from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.errors import ConfigurationError
 from gateway.graphiql import graphiql_assets_app, graphiql_page
-from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL
+from gateway.health import operations_routes
+from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
+from gateway.metrics import GatewayMetrics, known_operation_names
+from gateway.observe import RequestObserver
 from gateway.schema import build_schema
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
-from gateway.upstream import health_json
+from gateway.tracing import Tracing
 from resolvers.clients import SourceClients
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.require_source_urls()
     settings.require_auth()
     schema = build_schema(settings.operation_cache_size, settings.graphql)
+    metrics = GatewayMetrics(known_operation_names(settings.graphql))
+    tracing = Tracing(settings) if settings.ops.tracing != "off" else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
@@ -60,12 +63,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             async with aiohttp.ClientSession(
                 connector=connector,
+                # Only with tracing on: each hook is a coroutine call per upstream request.
+                trace_configs=[tracing.trace_config()] if tracing is not None else None,
                 # Registries see who calls them; no patient data ever goes in a header.
                 headers={"User-Agent": f"summary-gateway/{version('summary-gateway')}"},
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
                 raise_for_status=False,
             ) as session:
                 clients = SourceClients.build(settings, session, cache)
+                for upstream in clients.upstreams:
+                    upstream.metrics = metrics.source(upstream.name)
                 authenticator = _authenticator(settings, session)
                 store = build_store(settings)
                 try:
@@ -76,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 writer = AuditWriter(
                     store, settings.audit.max_batch, settings.audit.write_timeout_s
                 )
+                writer.metrics = metrics.audit
                 await writer.start()
                 # Everything allocated so far (modules, schema, clients) lives as long as the
                 # process: keep it out of the cyclic collector's full passes. Measured here: a
@@ -94,22 +102,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await store.close()
         finally:
             await cache.aclose()
-
-    async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        # The registries are reported, never a reason to be unready: a summary with a source
-        # down (or served stale) is still the best a clinician can get.
-        clients: SourceClients = request.state.clients
-        return JSONResponse(
-            {"status": "ready", "sources": [health_json(r) for r in clients.health()]}
-        )
+            if tracing is not None:
+                tracing.shutdown()
+            metrics.worker_stopped()
 
     routes: list[BaseRoute] = [
-        Route("/graphql", GatewayGraphQL(settings, schema=schema), methods=["GET", "POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route(
+            "/graphql",
+            GatewayGraphQL(
+                settings,
+                observer=RequestObserver(metrics, tracing, request_id_of),
+                schema=schema,
+            ),
+            methods=["GET", "POST"],
+        ),
+        *operations_routes(settings, metrics),
     ]
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops

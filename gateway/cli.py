@@ -15,6 +15,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from gateway.errors import ConfigurationError
+from gateway.logging_setup import configure_logging
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.cli")
@@ -34,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="interface to listen on (default: settings, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: settings, 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); more than one needs every source's URL configured",
+    )
 
     mocks = commands.add_parser("mocks", help="serve only the six mock registries")
     mocks.add_argument("--host", default="127.0.0.1")
@@ -92,12 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.audit_cli import run_audit_command
 
         return run_audit_command(settings, args.audit_command, getattr(args, "anchor", None))
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.ops.log_format)
     if command == "mocks":
         return _mocks(settings, args)
-    return _serve(settings, getattr(args, "host", None), getattr(args, "port", None))
+    return _serve(
+        settings,
+        getattr(args, "host", None),
+        getattr(args, "port", None),
+        getattr(args, "workers", 1),
+    )
 
 
 def _fixtures() -> int:
@@ -148,21 +158,33 @@ def _mocks(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> int:
     import uvloop
+
+    from gateway.preflight import require_access_log, require_real_sources
 
     host = host or settings.host
     port = port if port is not None else settings.port
     try:
+        if workers < 1:
+            raise ConfigurationError("--workers must be at least 1")
         settings.require_auth()
         settings.require_safe_bind(host)
+        require_real_sources(settings, workers)
+        require_access_log(settings)
     except ConfigurationError as exc:
         print(f"summary-gateway: {exc.message}", file=sys.stderr)
         return 1
+    if workers > 1:
+        from gateway.workers import run_workers
+
+        run_workers(settings, host, port, workers)
+        return 0
 
     async def run() -> None:
         async with _demo_mocks(settings) as resolved:
             from gateway.app import create_app
+            from gateway.workers import uvicorn_options
 
             app = create_app(resolved)
             config = uvicorn.Config(
@@ -170,11 +192,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
                 host=host,
                 port=port,
                 loop="none",
-                http="httptools",
-                log_level="info",
-                # The access log would print GET query strings, which can hold an identity
-                # number: application logs must never carry patient identifiers.
-                access_log=False,
+                **uvicorn_options(resolved),  # type: ignore[arg-type]
             )
             server = _WelcomingServer(config, lambda: _print_welcome(host, port, resolved))
             await server.serve()

@@ -55,6 +55,7 @@ from gateway.errors import (
     RequestRefused,
 )
 from gateway.graphiql import graphiql_page
+from gateway.observe import RequestObserver, note_operation, note_result
 from gateway.persisted import PersistedDocuments, PersistedQueryError
 from gateway.security_headers import graphiql_csp
 from gateway.settings import Settings
@@ -142,7 +143,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI view with the gateway's context, closed-network GraphiQL, GraphQL over
     HTTP status codes, CSRF prevention, persisted documents, batching limits and a deadline."""
 
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self, settings: Settings, observer: RequestObserver | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=(),
@@ -150,8 +153,16 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
         self._settings = settings
         self._persisted = PersistedDocuments(settings.graphql)
+        self._observer = observer or RequestObserver(None, None, request_id_of)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # Logged, counted and traced around everything, refusals included.
+            await self._observer.around(scope, receive, send, self._serve)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -291,6 +302,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         except PersistedQueryError as error:
             return ExecutionResult(data=None, errors=[error])
         request_data = dataclasses.replace(request_data, query=query)
+        note_operation(request.scope, request_data.operation_name, query)
         deadline = asyncio.timeout(self._settings.request_deadline_s)
         try:
             async with deadline:
@@ -319,6 +331,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        note_result(request.scope, result)
         response = await super().process_result(request, result)
         if is_request_error(result):
             # The GraphQL spec: an error raised before execution begins leaves out ``data``.

@@ -305,6 +305,38 @@ class GraphQLSettings(BaseModel):
     apq_cache_size: int = Field(default=1000, ge=1, description="Documents APQ remembers.")
 
 
+class OperationsSettings(BaseModel):
+    """How the gateway is run and watched: logs, metrics, tracing, shutdown (README:
+    "Deployment")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object a line (log platforms); text: plain."
+    )
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics answers only `Authorization: Bearer <token>`. Unset: "
+        "open (it holds no patient data; keep it off the public route).",
+    )
+    tracing: Literal["off", "console", "otlp"] = Field(
+        default="off",
+        description="OpenTelemetry spans per request and upstream call: off (no cost), console "
+        "(stdout), otlp (OTLP/HTTP to otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT).",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None, description="e.g. http://collector:4318/v1/traces; unset: OTel's default."
+    )
+    service_name: str = Field(default="summary-gateway", description="OTel service.name.")
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="After SIGTERM: how long requests in flight may take to finish before they "
+        "are cancelled; the access log is flushed after them either way.",
+    )
+
+
 PRODUCTION_GRAPHQL: dict[str, object] = {
     "introspection": False,
     "field_suggestions": False,
@@ -357,6 +389,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     graphql: GraphQLSettings = GraphQLSettings()
+    ops: OperationsSettings = OperationsSettings()
 
     @model_validator(mode="after")
     def _dev_issuer_stays_a_demo(self) -> Settings:

@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gateway.breaker import CircuitBreaker, CircuitState, ErrorWindow
 from gateway.cache import CachedEntry, Lookup, UpstreamCache
@@ -36,6 +36,9 @@ from gateway.deadline import bounded, remaining
 from gateway.errors import SourceBusy, SourceCircuitOpen, SourceError, SourceTimeout
 from gateway.fetch import Provenance
 from gateway.settings import SourceSettings
+
+if TYPE_CHECKING:
+    from gateway.metrics import SourceMetrics
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.upstream")
@@ -114,19 +117,28 @@ class Upstream:
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._in_flight = 0
         self._flights: dict[str, asyncio.Task[Served[Any]]] = {}
+        self.metrics: SourceMetrics | None = None
+        """Set by the app when it serves metrics (``gateway/metrics.py``)."""
 
     async def read(self, read: Read[T]) -> Served[T]:
         """The answer to one search: cached, live, or stale."""
         lookup = await self._lookup(read)
         fresh = self._fresh(lookup.entry, read)
+        metrics = self.metrics
         if fresh is not None:
+            if metrics is not None:
+                metrics.hit.inc()
             return fresh
+        if metrics is not None and read.cacheable:
+            metrics.miss.inc()
         try:
             return await self._join(lookup, read)
         except SourceError as error:
             stale = lookup.entry
             if stale is None or stale.age_s() > self._settings.stale_max_s:
                 raise
+            if metrics is not None:
+                metrics.stale.inc()
             age = stale.age_s()
             log.warning("%s: %s, served a cached answer %.0f s old", self.name, error.code, age)
             return Served(stale.decoded(read.decode), _cached(stale, age, error))
@@ -187,28 +199,40 @@ class Upstream:
         if fresh is not None:
             return fresh
         if not self.breaker.allow():
+            self._called(SourceCircuitOpen.code, None)
             raise SourceCircuitOpen(
                 self.name, f"{self._label} failed repeatedly and is not being asked for now"
             )
+        started: float | None = None
         try:
             async with self._slot():
                 fetched_at = time.time()
+                started = time.perf_counter()
                 value = await read.fetch()
         except SourceBusy:
             self.breaker.release()
+            self._called(SourceBusy.code, None)
             raise
-        except SourceError:
+        except SourceError as error:
             self.breaker.record_failure()
             self.errors.record(ok=False)
+            self._called(error.code, started)
             raise
         except BaseException:
             self.breaker.release()
+            self._called("cancelled", started)
             raise
         self.breaker.record_success()
         self.errors.record(ok=True)
+        self._called("ok", started)
         keep_s = max(self._settings.cache_ttl_s, self._settings.stale_max_s)
         await self._cache.store(lookup, read.encode(value), fetched_at, keep_s)
         return Served(value, Provenance(fetched_at=dt.datetime.fromtimestamp(fetched_at, dt.UTC)))
+
+    def _called(self, outcome: str, started: float | None) -> None:
+        if self.metrics is not None:
+            seconds = None if started is None else time.perf_counter() - started
+            self.metrics.called(outcome, seconds, self.breaker.state)
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:

@@ -12,11 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.audit.events import AuditEvent, PrivacyAlert
 from gateway.audit.store import AuditStore, AuditUnavailable
+
+if TYPE_CHECKING:
+    from gateway.metrics import AuditMetrics
 
 log = logging.getLogger("gateway.audit")
 
@@ -38,6 +43,7 @@ class AuditWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.commits = 0  # how many transactions were written (group commit shows as fewer)
+        self.metrics: AuditMetrics | None = None  # set by the app when it serves metrics
 
     async def start(self) -> None:
         """Start the writing task."""
@@ -54,6 +60,11 @@ class AuditWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the writing task is alive (``/readyz``)."""
+        return self._task is not None and not self._task.done()
 
     async def commit(self, events: Sequence[AuditEvent], alerts: Sequence[PrivacyAlert]) -> None:
         """Return once ``events`` are durable; raise ``AuditUnavailable`` if they are not."""
@@ -85,6 +96,7 @@ class AuditWriter:
     async def _write(self, batch: list[_Pending]) -> None:
         events = [event for pending in batch for event in pending.events]
         alerts = [alert for pending in batch for alert in pending.alerts]
+        started = time.perf_counter()
         try:
             await self.store.append(events, alerts)
         except AuditUnavailable as exc:
@@ -96,6 +108,8 @@ class AuditWriter:
         else:
             failure = None
             self.commits += 1
+        if self.metrics is not None:
+            self.metrics.committed(len(events), time.perf_counter() - started, failure is None)
         for pending in batch:
             if pending.done.done():
                 continue

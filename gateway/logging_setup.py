@@ -1,0 +1,124 @@
+"""Application logs as one JSON object a line, with the request's id on every line.
+
+The standard library's ``logging`` stays the API: every module already logs through it, and so do
+uvicorn, aiohttp and asyncpg. structlog only renders: its ``ProcessorFormatter`` turns each
+record into JSON, adds the fields bound for the current request (``request_id``, by
+``bind_request``; contextvars, so the upstream searches a request starts carry it too) and the
+``extra=`` fields of the record, and stamps the time. That is less code than a formatter of our
+own and keeps the one logging API; a structlog-native logger would add a second one.
+
+Two guards against patient data reaching a log platform, which only the access log may hold:
+
+- an exception is rendered as its type and stack frames, never its message (graphql-core's and
+  the drivers' messages can quote a value, such as an identity number);
+- an 11-digit run (the shape of a Norwegian identity number) left in a message is masked. The
+  code never logs one; this is the net under a mistake, not the rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import traceback
+from collections.abc import MutableMapping
+from typing import Any, Literal
+
+import orjson
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+_IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
+_MASK = "[11 digits]"
+
+
+def _exception_without_message(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        if isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        exc_type, _exc, tb = exc_info
+        if exc_type is not None:
+            event["exception"] = exc_type.__name__
+            event["stack"] = "".join(traceback.format_tb(tb))
+    return event
+
+
+def _mask_identity_numbers(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    message = event.get("event")
+    if isinstance(message, str) and _IDENTITY_NUMBER.search(message):
+        event["event"] = _IDENTITY_NUMBER.sub(_MASK, message)
+    return event
+
+
+def _add_pid(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    event["pid"] = os.getpid()  # which worker, when several serve one port
+    return event
+
+
+def _drop_uvicorn_colours(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    event.pop("color_message", None)  # uvicorn's terminal variant of the message
+    return event
+
+
+def _dumps(event: MutableMapping[str, Any], **_kw: Any) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
+class _TextFormatter(logging.Formatter):
+    """Plain lines; an exception shows its type and stack, never its message."""
+
+    def formatException(self, ei: Any) -> str:
+        exc_type, _exc, tb = ei
+        name = exc_type.__name__ if exc_type is not None else "exception"
+        return f"{name} (message withheld)\n" + "".join(traceback.format_tb(tb))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _IDENTITY_NUMBER.sub(_MASK, super().format(record))
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter of every handler: one JSON object a line."""
+    pre_chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        _add_pid,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+    ]
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=pre_chain,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _drop_uvicorn_colours,
+            _exception_without_message,
+            _mask_identity_numbers,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ],
+    )
+
+
+def configure_logging(level: str, log_format: Literal["json", "text"]) -> None:
+    """Send every logger's records to stderr in ``log_format`` (the process's one setup)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(json_formatter())
+    else:
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # Fields no line shows; the pid is added by the formatter (``_add_pid``).
+    logging.logThreads = False
+    logging.logMultiprocessing = False
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def bind_request(request_id: str) -> None:
+    """Put ``request_id`` on every line logged by this request (and the tasks it starts)."""
+    structlog.contextvars.bind_contextvars(request_id=request_id)

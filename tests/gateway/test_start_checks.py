@@ -1,0 +1,120 @@
+"""``summary-gateway serve`` refuses a configuration it cannot serve safely with one clear line
+on stderr and exit status 1, before it listens."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import sys
+
+import pytest
+
+from mocks.runner import MockRegistries
+from tests.conftest import settings_for
+from tests.process_support import gateway_env
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens once the socket is closed
+
+
+async def _serve(env: dict[str, str], *args: str) -> tuple[int, list[str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--port",
+        "0",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _out, err = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError("the gateway started instead of refusing") from None
+    assert process.returncode is not None
+    return process.returncode, err.decode().splitlines()
+
+
+def _bare_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    return {**env, **settings}
+
+
+PRODUCTION_ISSUER = json.dumps(
+    [
+        {
+            "issuer": "https://helseid-sts.nhn.no",
+            "jwks_url": "https://helseid-sts.nhn.no/.well-known/openid-configuration/jwks",
+            "audience": "summary-gateway",
+        }
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"GATEWAY_PROFILE": "production", "GATEWAY_AUTH__DEV_ISSUER": "true"},
+            "auth.dev_issuer is refused in the production profile",
+        ),
+        (
+            {
+                "GATEWAY_AUTH__DEV_ISSUER": "true",
+                "GATEWAY_CACHE__REDIS_URL": "redis://127.0.0.1:6379/0",
+            },
+            "cache.redis_url needs cache.encryption_key",
+        ),
+        (
+            {
+                "GATEWAY_AUTH__DEV_ISSUER": "true",
+                "GATEWAY_CACHE__ENCRYPTION_KEY": base64.b64encode(b"short").decode(),
+            },
+            "encryption_key must be base64 of 32 bytes",
+        ),
+        (
+            {"GATEWAY_PROFILE": "production", "GATEWAY_AUTH__ISSUERS": PRODUCTION_ISSUER},
+            "the production profile starts no mock registries",
+        ),
+    ],
+    ids=["production-with-dev-issuer", "redis-without-key", "bad-key", "production-mocks"],
+)
+async def test_serve_refuses_an_unsafe_configuration_in_one_line(
+    env: dict[str, str], expected: str
+) -> None:
+    status, lines = await _serve(_bare_env(**env))
+    assert status == 1
+    assert len(lines) == 1, lines
+    assert expected in lines[0]
+    assert lines[0].startswith("summary-gateway: ")
+
+
+async def test_serve_refuses_an_unreachable_access_log_database_in_one_line(
+    registries: MockRegistries,
+) -> None:
+    dsn = f"postgresql://postgres:secret-password@127.0.0.1:{_closed_port()}/test"
+    env = gateway_env(settings_for(registries), GATEWAY_AUDIT__POSTGRES_DSN=dsn)
+    status, lines = await _serve(env)
+    assert status == 1
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("summary-gateway: the access log (PostgreSQL) cannot be opened")
+    assert "secret-password" not in lines[0], "the DSN's password is never printed"
+
+
+async def test_serve_with_workers_refuses_to_start_mocks_in_every_worker() -> None:
+    status, lines = await _serve(_bare_env(GATEWAY_AUTH__DEV_ISSUER="true"), "--workers", "2")
+    assert status == 1
+    assert len(lines) == 1, lines
+    assert "--workers starts no mock registries" in lines[0]
