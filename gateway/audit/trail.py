@@ -17,6 +17,27 @@ class AuditTrail:
         self.request_id = request_id
         self.access_id = uuid.uuid4().hex
         self.events: list[AuditEvent] = []
+        # What every event of the request shares, in AuditEvent's field order, made once: a
+        # summary records nine events.
+        self._who = (
+            self.access_id,
+            request_id,
+            actor.kind.value,
+            actor.subject,
+            actor.hpr_number,
+            actor.pid,
+            actor.name,
+            ",".join(actor.authorizations),
+            actor.legal_entity,
+            actor.point_of_care,
+            actor.organisation_name,
+            actor.client_name,
+        )
+        self._why = (
+            stated.purpose.value if stated.purpose else None,
+            stated.basis.value if stated.basis else None,
+            stated.btg_reason,
+        )
 
     def record(
         self,
@@ -30,33 +51,19 @@ class AuditTrail:
         stale_age_ms: int | None = None,
     ) -> None:
         """Note that ``field`` of ``patient`` was read or denied."""
-        actor, stated = self.actor, self.stated
         self.events.append(
             AuditEvent(
-                at=now_iso(),
-                access_id=self.access_id,
-                request_id=self.request_id,
-                actor_kind=actor.kind.value,
-                actor_subject=actor.subject,
-                actor_hpr=actor.hpr_number,
-                actor_pid=actor.pid,
-                actor_name=actor.name,
-                actor_authorizations=",".join(actor.authorizations),
-                legal_entity=actor.legal_entity,
-                point_of_care=actor.point_of_care,
-                organisation_name=actor.organisation_name,
-                client_name=actor.client_name,
-                patient=patient,
-                field=field,
-                purpose=stated.purpose.value if stated.purpose else None,
-                basis=stated.basis.value if stated.basis else None,
-                btg_reason=stated.btg_reason,
-                outcome=outcome.value,
-                code=code,
-                emergency=stated.emergency,
-                restricted_opened=restricted_opened,
-                from_cache=from_cache,
-                stale_age_ms=stale_age_ms,
+                now_iso(),
+                *self._who,
+                patient,
+                field,
+                *self._why,
+                outcome.value,
+                code,
+                self.stated.emergency,
+                restricted_opened,
+                from_cache,
+                stale_age_ms,
             )
         )
 
