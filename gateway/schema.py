@@ -25,6 +25,7 @@ from gateway.introspection import NoIntrospection, strip_suggestions
 from gateway.limits import TokenLimit, limit_rules, token_limit_error
 from gateway.scalars import SCALAR_OVERRIDES
 from gateway.settings import GraphQLSettings
+from resolvers.mutation import Mutation
 from resolvers.query import Query
 
 
@@ -153,6 +154,7 @@ def build_schema(
         rules.append(NoIntrospection)
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         scalar_overrides=SCALAR_OVERRIDES,
         field_suggestions=graphql.field_suggestions,
         extensions=[

@@ -30,34 +30,57 @@ class AuditTrail:
         stale_age_ms: int | None = None,
     ) -> None:
         """Note that ``field`` of ``patient`` was read or denied."""
-        actor, stated = self.actor, self.stated
         self.events.append(
-            AuditEvent(
-                at=now_iso(),
-                access_id=self.access_id,
-                request_id=self.request_id,
-                actor_kind=actor.kind.value,
-                actor_subject=actor.subject,
-                actor_hpr=actor.hpr_number,
-                actor_pid=actor.pid,
-                actor_name=actor.name,
-                actor_authorizations=",".join(actor.authorizations),
-                legal_entity=actor.legal_entity,
-                point_of_care=actor.point_of_care,
-                organisation_name=actor.organisation_name,
-                client_name=actor.client_name,
-                patient=patient,
-                field=field,
-                purpose=stated.purpose.value if stated.purpose else None,
-                basis=stated.basis.value if stated.basis else None,
-                btg_reason=stated.btg_reason,
-                outcome=outcome.value,
-                code=code,
-                emergency=stated.emergency,
+            self.event(
+                patient,
+                field,
+                outcome,
+                code,
                 restricted_opened=restricted_opened,
                 from_cache=from_cache,
                 stale_age_ms=stale_age_ms,
             )
+        )
+
+    def event(
+        self,
+        patient: str,
+        field: str,
+        outcome: Outcome,
+        code: str | None = None,
+        *,
+        restricted_opened: bool = False,
+        from_cache: bool = False,
+        stale_age_ms: int | None = None,
+    ) -> AuditEvent:
+        """An event of this request, not yet kept (``record`` keeps one for the end of the
+        request; a write's intent is committed on its own, before the write)."""
+        actor, stated = self.actor, self.stated
+        return AuditEvent(
+            at=now_iso(),
+            access_id=self.access_id,
+            request_id=self.request_id,
+            actor_kind=actor.kind.value,
+            actor_subject=actor.subject,
+            actor_hpr=actor.hpr_number,
+            actor_pid=actor.pid,
+            actor_name=actor.name,
+            actor_authorizations=",".join(actor.authorizations),
+            legal_entity=actor.legal_entity,
+            point_of_care=actor.point_of_care,
+            organisation_name=actor.organisation_name,
+            client_name=actor.client_name,
+            patient=patient,
+            field=field,
+            purpose=stated.purpose.value if stated.purpose else None,
+            basis=stated.basis.value if stated.basis else None,
+            btg_reason=stated.btg_reason,
+            outcome=outcome.value,
+            code=code,
+            emergency=stated.emergency,
+            restricted_opened=restricted_opened,
+            from_cache=from_cache,
+            stale_age_ms=stale_age_ms,
         )
 
     def alerts(self) -> list[PrivacyAlert]:
