@@ -1,0 +1,52 @@
+"""Read after write across two gateway processes sharing Redis: a change made through one is
+what the other shows next, though the other had the old record cached (real Redis; skipped
+without one, except under CI=true)."""
+
+from __future__ import annotations
+
+from gateway.settings import CacheSettings
+from mocks.fixtures import fixture
+from mocks.runner import MockRegistries
+from mocks.sources import Source
+from tests.conftest import RESILIENCE_ON, serve, settings_for
+
+PATIENT = fixture("critical-allergies")
+TREATMENTS = """
+query($nin: NationalIdentityNumber!) {
+  patient(nin: $nin) { criticalInformation { treatments { id description } searches {
+    resourceType fromCache } } }
+}"""
+REGISTER = """
+mutation($nin: NationalIdentityNumber!) {
+  registerOngoingTreatment(nin: $nin, input: {treatment: CYTOSTATICS,
+    note: "Kur hver tredje uke.", startedOn: "2026-09-01"}) { entries { id } }
+}"""
+
+
+def _procedure_search_cached(body: dict[str, object]) -> bool:
+    section = body["data"]["patient"]["criticalInformation"]  # type: ignore[index]
+    return any(s["fromCache"] for s in section["searches"] if s["resourceType"] == "Procedure")  # type: ignore[index]
+
+
+async def test_a_write_through_one_gateway_is_read_at_once_through_another(
+    registries: MockRegistries, redis_cache: CacheSettings
+) -> None:
+    settings = settings_for(registries, cache=redis_cache, **RESILIENCE_ON)
+    async with serve(settings) as writer_side, serve(settings) as reader_side:
+        before = await reader_side.graphql(TREATMENTS, {"nin": PATIENT.nin})
+        cached = await reader_side.graphql(TREATMENTS, {"nin": PATIENT.nin})
+        assert _procedure_search_cached(cached), "the reader has the record cached"
+        assert len(before["data"]["patient"]["criticalInformation"]["treatments"]) == 1
+
+        written = await writer_side.graphql(
+            REGISTER, {"nin": PATIENT.nin}, persona="home-care-nurse"
+        )
+        assert written.get("errors") is None, written
+        [entry] = written["data"]["registerOngoingTreatment"]["entries"]
+
+        registries.reset_stats()
+        after = await reader_side.graphql(TREATMENTS, {"nin": PATIENT.nin})
+    treatments = after["data"]["patient"]["criticalInformation"]["treatments"]
+    assert {"id": entry["id"], "description": "Cytostatikabehandling"} in treatments
+    assert not _procedure_search_cached(after)
+    assert registries.stats(Source.CORE_RECORD).by_resource_type.get("Procedure") == 1
