@@ -4,6 +4,8 @@ without one, except under CI=true)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway.settings import CacheSettings
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
@@ -23,9 +25,9 @@ mutation($nin: NationalIdentityNumber!) {
 }"""
 
 
-def _procedure_search_cached(body: dict[str, object]) -> bool:
-    section = body["data"]["patient"]["criticalInformation"]  # type: ignore[index]
-    return any(s["fromCache"] for s in section["searches"] if s["resourceType"] == "Procedure")  # type: ignore[index]
+def _procedure_search_cached(body: dict[str, Any]) -> bool:
+    section = body["data"]["patient"]["criticalInformation"]
+    return any(s["fromCache"] for s in section["searches"] if s["resourceType"] == "Procedure")
 
 
 async def test_a_write_through_one_gateway_is_read_at_once_through_another(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import strawberry
+
 from gateway.schema import schema
 from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
@@ -137,8 +139,8 @@ def test_the_expiry_warning_counts_days_from_today() -> None:
 
     def prescription(valid_until: dt.date) -> Prescription:
         return Prescription(
-            id="p1", status=PrescriptionStatus.ACTIVE, medication=medication, dosage=None,
-            prescribed_at=None, prescriber=None, valid_from=dt.date(2026, 1, 1),
+            id=strawberry.ID("p1"), status=PrescriptionStatus.ACTIVE, medication=medication,
+            dosage=None, prescribed_at=None, prescriber=None, valid_from=dt.date(2026, 1, 1),
             valid_until=valid_until, withdrawn_at=None, withdrawal_reason=None,
         )  # fmt: skip
 

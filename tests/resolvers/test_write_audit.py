@@ -11,6 +11,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.store import LogQuery
 from gateway.schema import schema
 from mocks.fixtures import BLOCKED_HPR_NUMBER, fixture
+from mocks.personas import PID
 from mocks.runner import MockRegistries
 from tests.conftest import SchemaRunner
 
@@ -98,7 +99,8 @@ async def test_lifting_a_block_is_logged_with_its_flag(
         f'mutation {{ unblockHealthPersonnel(nin: "{blocked.nin}", '
         f'hprNumber: "{BLOCKED_HPR_NUMBER}") {{ entries {{ id }} }} }}'
     )
-    context = runner.context("patient", **{"helseid://claims/identity/pid": blocked.nin})
+    claims: dict[str, Any] = {PID: blocked.nin}
+    context = runner.context("patient", None, **claims)
     result = await schema.execute(document, context_value=context)
     assert result.errors is None, result.errors
     [outcome] = [e for e in context.audit.events if e.field == "change:privacySettings"]
