@@ -20,6 +20,7 @@ from gateway.audit.events import (
     CHANGE_PREFIX,
     DOCUMENT_FIELD,
     LIFTED_CODES,
+    REPLAYED,
     AuditEvent,
     Outcome,
     StoredEvent,
@@ -164,12 +165,17 @@ def _cursor_seq(events: list[StoredEvent], query: LogQuery) -> int:
 
 
 def _changed(events: list[AuditEvent]) -> bool:
-    """Whether a change was made: granted, or attempted with no failure logged after it."""
+    """Whether a change was made: granted, or attempted with no outcome logged after it (a
+    failure, or a replay of an earlier attempt that changed nothing this time)."""
     changes = [e for e in events if e.field.startswith(CHANGE_PREFIX)]
-    failed = {e.field for e in changes if e.outcome in (Outcome.DENIED.value, Outcome.ERROR.value)}
+    settled = {
+        e.field
+        for e in changes
+        if e.outcome in (Outcome.DENIED.value, Outcome.ERROR.value) or e.code == REPLAYED
+    }
     return any(
-        e.outcome == Outcome.GRANTED.value
-        or (e.outcome == Outcome.ATTEMPTED.value and e.field not in failed)
+        (e.outcome == Outcome.GRANTED.value and e.code != REPLAYED)
+        or (e.outcome == Outcome.ATTEMPTED.value and e.field not in settled)
         for e in changes
     )
 

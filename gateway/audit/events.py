@@ -33,6 +33,10 @@ RESTRICTION_LIFTED = "RESTRICTION_LIFTED"
 LIFTED_CODES = frozenset({BLOCK_LIFTED, RESTRICTION_LIFTED})
 """The ``code`` of a change that lifted a block or a restriction: flagged in the log."""
 
+REPLAYED = "REPLAYED"
+"""The ``code`` of a change's outcome when an earlier attempt with the same idempotency key had
+made it: nothing was written this time."""
+
 
 class Outcome(Enum):
     """What became of one field's access."""

@@ -23,12 +23,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from gateway.audit.events import CHANGE_PREFIX, Outcome
+from gateway.audit.events import CHANGE_PREFIX, REPLAYED, Outcome
 from gateway.audit.store import AuditUnavailable
 from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, GatewayError
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import AccessDenied
+from resolvers.core_record.writer import Written
 from resolvers.section import SourceName
 
 T = TypeVar("T")
@@ -75,7 +76,10 @@ async def apply(
     except GatewayError as error:
         ctx.audit.record(nin.value, field, Outcome.ERROR, error.code)
         raise
-    ctx.audit.record(nin.value, field, Outcome.GRANTED, code, restricted_opened=restricted_opened)
+    outcome_code = REPLAYED if _replayed(result) else code
+    ctx.audit.record(
+        nin.value, field, Outcome.GRANTED, outcome_code, restricted_opened=restricted_opened
+    )
     try:
         await ctx.clients.invalidate_patient(SourceName.CORE_RECORD.value, nin.value)
     except Exception as exc:
@@ -86,3 +90,9 @@ async def apply(
             "idempotency key to try again"
         ) from exc
     return result
+
+
+def _replayed(result: object) -> bool:
+    """Whether every entry of the change was found written by an earlier attempt."""
+    entries = result if isinstance(result, list) else [result]
+    return bool(entries) and all(isinstance(e, Written) and e.replayed for e in entries)

@@ -202,6 +202,13 @@ async def test_a_retried_create_with_the_same_idempotency_key_writes_once(
         == first["data"]["registerOngoingTreatment"]["entries"]
     )
     assert len(registries.population.edits) == 1
+    log = await gateway.graphql(OWN_LOG, {"nin": PATIENT.nin}, persona="patient")
+    changes = [
+        e["changed"]
+        for e in log["data"]["accessLog"]["entries"]
+        if "change:criticalInformation" in e["sections"]
+    ]
+    assert changes[:2] == [False, True], "newest first: the replay changed nothing, the first did"
     # Another caller using the same string gets their own entry: keys are per caller.
     other = await gateway.graphql(REGISTER_TREATMENT, variables, persona="home-care-gp")
     assert other["data"]["registerOngoingTreatment"]["replayed"] is False
