@@ -13,7 +13,6 @@ from typing import Any
 from gateway.actor import Actor
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import HPR_SYSTEM
-from resolvers.core_record.privacy import PRIVACY_SYSTEM
 
 Resource = dict[str, Any]
 
@@ -45,7 +44,7 @@ TREATMENT_NAMES = {
 _TREATMENT_BY_NAME = {name: code for code, name in TREATMENT_NAMES.items()}
 
 
-def _concept(system: str, code: str, display: str | None = None) -> Resource:
+def concept(system: str, code: str, display: str | None = None) -> Resource:
     coding: Resource = {"system": system, "code": code}
     if display is not None:
         coding["display"] = display
@@ -109,7 +108,7 @@ def patient_of(resource: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _code(concept: Any) -> str | None:
+def code_of(concept: Any) -> str | None:
     if not isinstance(concept, Mapping):
         return None
     coding = (concept.get("coding") or [{}])[0]
@@ -120,12 +119,12 @@ def _code(concept: Any) -> str | None:
 def category(resource: Mapping[str, Any]) -> str | None:
     """A Procedure's or Flag's critical-information category code."""
     value = resource.get("category")
-    return _code(value[0] if isinstance(value, list) and value else value)
+    return code_of(value[0] if isinstance(value, list) and value else value)
 
 
 def treatment_type(resource: Mapping[str, Any]) -> str | None:
     """An ongoing treatment's type (dialysis, cytostatics…), by code or by its written name."""
-    coded = _code(resource.get("code"))
+    coded = code_of(resource.get("code"))
     if coded in TREATMENT_NAMES:
         return coded
     written = (resource.get("code") or {}).get("text")
@@ -157,7 +156,7 @@ class AllergyFields:
 def allergy(nin: NationalIdentityNumber, actor: Actor, fields: AllergyFields) -> Resource:
     """A new AllergyIntolerance."""
     code = (
-        {**_concept(ATC_SYSTEM, fields.atc_code, fields.agent), "text": fields.agent}
+        {**concept(ATC_SYSTEM, fields.atc_code, fields.agent), "text": fields.agent}
         if fields.atc_code
         else {"text": fields.agent}
     )
@@ -166,8 +165,8 @@ def allergy(nin: NationalIdentityNumber, actor: Actor, fields: AllergyFields) ->
         reaction["severity"] = fields.severity
     return {
         "resourceType": "AllergyIntolerance",
-        "clinicalStatus": _concept(ALLERGY_CLINICAL, "active"),
-        "verificationStatus": _concept(ALLERGY_VERIFICATION, fields.verification),
+        "clinicalStatus": concept(ALLERGY_CLINICAL, "active"),
+        "verificationStatus": concept(ALLERGY_VERIFICATION, fields.verification),
         "type": "allergy",
         "category": [fields.category],
         "criticality": fields.criticality,
@@ -185,10 +184,10 @@ def critical_condition(
     """A new critical condition (a clinician's Condition, ICD-10)."""
     return {
         "resourceType": "Condition",
-        "clinicalStatus": _concept(CONDITION_CLINICAL, "active"),
-        "verificationStatus": _concept(CONDITION_VERIFICATION, "confirmed"),
-        "category": [_concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
-        "code": _concept(ICD10_SYSTEM, icd10, display),
+        "clinicalStatus": concept(CONDITION_CLINICAL, "active"),
+        "verificationStatus": concept(CONDITION_VERIFICATION, "confirmed"),
+        "category": [concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+        "code": concept(ICD10_SYSTEM, icd10, display),
         "subject": subject(nin),
         "recordedDate": now(),
         "recorder": recorder(actor),
@@ -208,7 +207,7 @@ def procedure(  # noqa: PLR0917 - one of each part of a Procedure
     return {
         "resourceType": "Procedure",
         "status": "in-progress" if kind == "ongoing-treatment" else "completed",
-        "category": _concept(CATEGORY_SYSTEM, kind),
+        "category": concept(CATEGORY_SYSTEM, kind),
         "code": code,
         "subject": subject(nin),
         "performedPeriod": {"start": _instant(started)},
@@ -220,7 +219,7 @@ def procedure(  # noqa: PLR0917 - one of each part of a Procedure
 def treatment_code(treatment: str, description: str | None) -> Resource:
     """An ongoing treatment's code: the type, and its name (or the writer's words)."""
     return {
-        **_concept(TREATMENT_SYSTEM, treatment, TREATMENT_NAMES[treatment]),
+        **concept(TREATMENT_SYSTEM, treatment, TREATMENT_NAMES[treatment]),
         "text": description or TREATMENT_NAMES[treatment],
     }
 
@@ -260,7 +259,7 @@ def updated(current: Mapping[str, Any], change: CriticalUpdate) -> Resource:
         system = ALLERGY_VERIFICATION
         if resource["resourceType"] == "Condition":
             system = CONDITION_VERIFICATION
-        resource["verificationStatus"] = _concept(system, change.verification)
+        resource["verificationStatus"] = concept(system, change.verification)
     if change.reaction is not None or change.severity is not None:
         reaction = dict((resource.get("reaction") or [{}])[0])
         if change.reaction is not None:
@@ -284,7 +283,7 @@ def retired(current: Mapping[str, Any], reason: str, explanation: str) -> Resour
             if resource_type == "AllergyIntolerance"
             else (CONDITION_VERIFICATION)
         )
-        resource["verificationStatus"] = _concept(system, reason)
+        resource["verificationStatus"] = concept(system, reason)
         if reason == "entered-in-error":
             # FHIR: an entry entered in error has no clinical status.
             resource.pop("clinicalStatus", None)
@@ -297,7 +296,7 @@ def retired(current: Mapping[str, Any], reason: str, explanation: str) -> Resour
         *others,
         {
             "url": RETIRED,
-            "valueCodeableConcept": {**_concept(RETIRED, reason), "text": explanation},
+            "valueCodeableConcept": {**concept(RETIRED, reason), "text": explanation},
         },
     ]
     return resource
@@ -307,184 +306,4 @@ def is_entered_in_error(resource: Mapping[str, Any]) -> bool:
     """A retired entry that was never true: readers leave it out (it stays in the record)."""
     if resource.get("status") == "entered-in-error":
         return True
-    return _code(resource.get("verificationStatus")) == "entered-in-error"
-
-
-# The patient's own registrations -------------------------------------------------------
-
-
-def next_of_kin(
-    nin: NationalIdentityNumber, given: str, family: str, relation: tuple[str, str], phone: str
-) -> Resource:
-    """A new next of kin (RelatedPerson)."""
-    return {
-        "resourceType": "RelatedPerson",
-        "active": True,
-        "patient": subject(nin),
-        "relationship": [_concept(ROLE_SYSTEM, *relation)],
-        "name": [{"family": family, "given": [given]}],
-        "telecom": [{"system": "phone", "value": phone}],
-    }
-
-
-def changed_next_of_kin(
-    current: Mapping[str, Any], given: str, family: str, relation: tuple[str, str], phone: str
-) -> Resource:
-    """``current`` with a new name, relation and phone."""
-    resource: Resource = copy.deepcopy(dict(current))
-    resource["relationship"] = [_concept(ROLE_SYSTEM, *relation)]
-    resource["name"] = [{"family": family, "given": [given]}]
-    resource["telecom"] = [{"system": "phone", "value": phone}]
-    return resource
-
-
-def deactivated(current: Mapping[str, Any]) -> Resource:
-    """A next of kin (``active``) or a communication need (``status``) the patient removed."""
-    resource: Resource = copy.deepcopy(dict(current))
-    if resource["resourceType"] == "RelatedPerson":
-        resource["active"] = False
-    else:
-        resource["status"] = "inactive"
-    return resource
-
-
-def communication_need(
-    nin: NationalIdentityNumber, patient_id: str | None, need: str, description: str
-) -> Resource:
-    """A new communication need (Flag, authored by the patient)."""
-    author = {"reference": f"Patient/{patient_id}"} if patient_id else subject(nin)
-    return {
-        "resourceType": "Flag",
-        "status": "active",
-        "category": [_concept(CATEGORY_SYSTEM, "communication-need")],
-        "code": {**_concept(NEED_SYSTEM, need), "text": description},
-        "subject": subject(nin),
-        "period": {"start": now()},
-        "author": author,
-    }
-
-
-def self_reported_condition(
-    nin: NationalIdentityNumber, patient_id: str | None, description: str
-) -> Resource:
-    """A new self-reported disease (Condition asserted by the patient)."""
-    return {
-        "resourceType": "Condition",
-        "clinicalStatus": _concept(CONDITION_CLINICAL, "active"),
-        "category": [_concept(HEALTH_CONCERN, "health-concern", "Health Concern")],
-        "code": {"text": description},
-        "subject": subject(nin),
-        "recordedDate": now(),
-        "asserter": {"reference": f"Patient/{patient_id or ''}"},
-    }
-
-
-def consent(
-    nin: NationalIdentityNumber,
-    kind: str,  # restriction or block
-    sections: tuple[str, ...] = (),
-    hpr_numbers: tuple[str, ...] = (),
-) -> Resource:
-    """A new privacy setting (Consent): a restriction of sections or a block of HPR numbers."""
-    resource: Resource = {
-        "resourceType": "Consent",
-        "status": "active",
-        "scope": _concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
-        "category": [_concept(PRIVACY_SYSTEM, kind)],
-        "patient": subject(nin),
-        "dateTime": now(),
-        "policyRule": {"text": f"Kjernejournalforskriften: {kind}"},
-    }
-    if kind == "restriction":
-        resource["provision"] = {
-            "type": "deny",
-            "code": [_concept(PRIVACY_SYSTEM, section) for section in sections],
-        }
-    else:
-        resource["provision"] = {
-            "type": "deny",
-            "actor": [
-                {
-                    "role": _concept(
-                        "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "PRCP"
-                    ),
-                    "reference": {"identifier": {"system": HPR_SYSTEM, "value": number}},
-                }
-                for number in hpr_numbers
-            ],
-        }
-    return resource
-
-
-def _privacy_kind(consent: Mapping[str, Any]) -> str | None:
-    for concept in consent.get("category") or ():
-        for coding in concept.get("coding") or ():
-            if coding.get("system") == PRIVACY_SYSTEM:
-                code = coding.get("code")
-                return code if isinstance(code, str) else None
-    return None
-
-
-def opened(
-    consent: Mapping[str, Any], sections: frozenset[str], every_section: frozenset[str]
-) -> Resource | None:
-    """An active restriction with ``sections`` taken out of it (inactive when none is left);
-    None when it restricts none of them. A restriction naming no section restricts them all."""
-    if consent.get("status") != "active" or _privacy_kind(consent) != "restriction":
-        return None
-    provision = consent.get("provision") or {}
-    named = {code for code in map(_code, provision.get("code") or ()) if code is not None}
-    # As the reader does (privacy.py): unless every code names a section, all are restricted.
-    restricted = named if named and named <= every_section else every_section
-    if not restricted & sections:
-        return None
-    left = sorted(restricted - sections)
-    resource: Resource = copy.deepcopy(dict(consent))
-    if left:
-        resource["provision"] = {
-            **provision,
-            "code": [_concept(PRIVACY_SYSTEM, section) for section in left],
-        }
-    else:
-        resource["status"] = "inactive"
-    return resource
-
-
-def unblocked(consent: Mapping[str, Any], hpr_number: str) -> Resource | None:
-    """An active block without ``hpr_number`` (inactive when nobody is left blocked in it);
-    None when it does not block that number."""
-    if consent.get("status") != "active" or _privacy_kind(consent) != "block":
-        return None
-    provision = consent.get("provision") or {}
-    actors = list(provision.get("actor") or ())
-
-    def blocks(actor: Mapping[str, Any]) -> bool:
-        identifier = (actor.get("reference") or {}).get("identifier") or {}
-        return identifier.get("system") == HPR_SYSTEM and identifier.get("value") == hpr_number
-
-    left = [actor for actor in actors if not blocks(actor)]
-    if len(left) == len(actors):
-        return None
-    resource: Resource = copy.deepcopy(dict(consent))
-    if left:
-        resource["provision"] = {**provision, "actor": left}
-    else:
-        resource["status"] = "inactive"
-    return resource
-
-
-def counts_as_self_reported(resource: Mapping[str, Any]) -> bool:
-    """A self-reported disease still registered (not removed)."""
-    return (
-        resource.get("resourceType") == "Condition"
-        and asserted_by_patient(resource)
-        and not is_entered_in_error(resource)
-    )
-
-
-def removed_self_reported(current: Mapping[str, Any]) -> Resource:
-    """A self-reported disease the patient removed: entered in error, kept in the record."""
-    resource: Resource = copy.deepcopy(dict(current))
-    resource["verificationStatus"] = _concept(CONDITION_VERIFICATION, "entered-in-error")
-    resource.pop("clinicalStatus", None)
-    return resource
+    return code_of(resource.get("verificationStatus")) == "entered-in-error"

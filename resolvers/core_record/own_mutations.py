@@ -10,7 +10,6 @@ section or a lifted block holds at once, on every gateway instance.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -24,86 +23,21 @@ from gateway.identity import NationalIdentityNumber
 from gateway.policy import AccessDenied
 from resolvers.core_record import change
 from resolvers.core_record import fhir_changes as fhir
+from resolvers.core_record import fhir_own_changes as own_fhir
 from resolvers.core_record.change_types import ChangeResult, IdempotencyKey, key_of, result
+from resolvers.core_record.own_inputs import (
+    NEED_TEXT,
+    CommunicationNeedInput,
+    NeedKind,
+    NextOfKinInput,
+    OwnEntryRef,
+    RestrictableSection,
+    SelfReportedCategory,
+)
 from resolvers.core_record.writer import Entry, Written
 
 MAX_SELF_REPORTED = 30
 _NAME = 100
-
-
-@strawberry.enum(description="How a next of kin is related to the patient (v3 RoleCode).")
-class Relation(Enum):
-    SPOUSE = ("SPS", "spouse")
-    DAUGHTER = ("DAU", "daughter")
-    SON = ("SON", "son")
-    SIBLING = ("SIB", "sibling")
-    PARENT = ("PRN", "parent")
-    FRIEND = ("FRND", "unrelated friend")
-    NEIGHBOUR = ("NBOR", "neighbor")
-
-
-@strawberry.enum(description="A special need when communicating with the patient.")
-class NeedKind(Enum):
-    INTERPRETER = "interpreter"
-    HEARING = "hearing"
-    SIGHT = "sight"
-
-
-@strawberry.enum(description="The fixed categories of self-reported diseases.")
-class SelfReportedCategory(Enum):
-    HEART_AND_VESSELS = "Hjerte- og karsykdom"
-    DIABETES = "Diabetes"
-    ASTHMA_OR_COPD = "Astma eller KOLS"
-    EPILEPSY = "Epilepsi"
-    CANCER = "Kreftsykdom"
-    MENTAL_ILLNESS = "Psykisk lidelse"
-    RHEUMATIC = "Revmatisk sykdom"
-    KIDNEY = "Nyresykdom"
-    METABOLIC = "Stoffskiftesykdom"
-    OTHER = "Annen sykdom"
-
-
-@strawberry.enum(description="The sections a patient may restrict.")
-class RestrictableSection(Enum):
-    CRITICAL_INFORMATION = policy.CRITICAL_INFORMATION
-    MEDICATIONS = policy.MEDICATIONS
-    DOCUMENTS = policy.DOCUMENTS
-    LAB_RESULTS = policy.LAB_RESULTS
-    VISIT_HISTORY = policy.VISIT_HISTORY
-    OWN_REGISTRATIONS = policy.OWN_REGISTRATIONS
-    GENERAL_PRACTITIONER = policy.GENERAL_PRACTITIONER
-
-
-_NEED_TEXT = {
-    NeedKind.HEARING: "Hørselshemmet",
-    NeedKind.SIGHT: "Synshemmet",
-    NeedKind.INTERPRETER: "Trenger tolk",
-}
-
-
-@strawberry.input(description="A next of kin.")
-class NextOfKinInput:
-    given_name: str = strawberry.field(description="Given name(s), 1-100 characters.")
-    family_name: str = strawberry.field(description="Family name, 1-100 characters.")
-    relation: Relation = strawberry.field(description="How they are related to you.")
-    phone: str = strawberry.field(description="Phone number: 8-15 digits, optionally after +.")
-
-
-@strawberry.input(description="A communication need.")
-class CommunicationNeedInput:
-    need: NeedKind = strawberry.field(description="Interpreter, hearing or sight.")
-    language: str | None = strawberry.field(
-        default=None, description="For an interpreter (required then): ISO 639 code, e.g. pl."
-    )
-    description: str | None = strawberry.field(
-        default=None, description="In your words (1-200 characters)."
-    )
-
-
-@strawberry.input(description="One of your own entries, and the version you read.")
-class OwnEntryRef:
-    id: strawberry.ID = strawberry.field(description="Its id, as the summary gives it.")
-    base_version: str = strawberry.field(description="The version you read.")
 
 
 Nin = Annotated[NationalIdentityNumber, strawberry.argument(description="Your own number.")]
@@ -152,7 +86,7 @@ class OwnRegistrationsMutation:
         key = key_of(ctx.actor, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         writer = ctx.clients.core_record_writer
-        return await _own(ctx, nin, lambda: writer.create(fhir.next_of_kin(nin, *values), key))
+        return await _own(ctx, nin, lambda: writer.create(own_fhir.next_of_kin(nin, *values), key))
 
     @strawberry.mutation(description="Change a next of kin's name, relation or phone.")
     async def change_next_of_kin(
@@ -164,7 +98,7 @@ class OwnRegistrationsMutation:
         key = key_of(ctx.actor, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "RelatedPerson")
-        resource = fhir.changed_next_of_kin(current.resource, *values)
+        resource = own_fhir.changed_next_of_kin(current.resource, *values)
         writer = ctx.clients.core_record_writer
         return await _own(ctx, nin, lambda: writer.update(resource, base, key))
 
@@ -178,7 +112,7 @@ class OwnRegistrationsMutation:
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "RelatedPerson")
         writer = ctx.clients.core_record_writer
-        resource = fhir.deactivated(current.resource)
+        resource = own_fhir.deactivated(current.resource)
         return await _own(ctx, nin, lambda: writer.update(resource, base, key))
 
     @strawberry.mutation(
@@ -190,7 +124,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         description = validation.optional_text("input.description", input.description, 200)
-        text = description or _NEED_TEXT[input.need]
+        text = description or NEED_TEXT[input.need]
         if input.need is NeedKind.INTERPRETER:
             if input.language is None:
                 raise validation.InvalidInput("input.language", "an interpreter needs a language")
@@ -201,7 +135,7 @@ class OwnRegistrationsMutation:
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         writer = ctx.clients.core_record_writer
         patient_id = await writer.patient_id(nin)
-        resource = fhir.communication_need(nin, patient_id, input.need.value, text)
+        resource = own_fhir.communication_need(nin, patient_id, input.need.value, text)
         return await _own(ctx, nin, lambda: writer.create(resource, key))
 
     @strawberry.mutation(
@@ -218,7 +152,7 @@ class OwnRegistrationsMutation:
         if fhir.category(current.resource) != "communication-need":
             raise EntryNotFound("you have no communication need with that id")
         writer = ctx.clients.core_record_writer
-        resource = fhir.deactivated(current.resource)
+        resource = own_fhir.deactivated(current.resource)
         return await _own(ctx, nin, lambda: writer.update(resource, base, key))
 
     @strawberry.mutation(
@@ -234,14 +168,14 @@ class OwnRegistrationsMutation:
         writer = ctx.clients.core_record_writer
         registered = [
             e for e in await writer.current(nin, "Condition")
-            if fhir.counts_as_self_reported(e.resource)
+            if own_fhir.counts_as_self_reported(e.resource)
         ]  # fmt: skip
         if len(registered) >= MAX_SELF_REPORTED:
             raise validation.InvalidInput(
                 "category", f"you have {MAX_SELF_REPORTED} self-reported diseases; remove one first"
             )
         patient_id = await writer.patient_id(nin)
-        resource = fhir.self_reported_condition(nin, patient_id, category.value)
+        resource = own_fhir.self_reported_condition(nin, patient_id, category.value)
         return await _own(ctx, nin, lambda: writer.create(resource, key))
 
     @strawberry.mutation(
@@ -255,10 +189,10 @@ class OwnRegistrationsMutation:
         key = key_of(ctx.actor, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "Condition")
-        if not fhir.counts_as_self_reported(current.resource):
+        if not own_fhir.counts_as_self_reported(current.resource):
             raise EntryNotFound("you have no self-reported disease with that id")
         writer = ctx.clients.core_record_writer
-        resource = fhir.removed_self_reported(current.resource)
+        resource = own_fhir.removed_self_reported(current.resource)
         return await _own(ctx, nin, lambda: writer.update(resource, base, key))
 
     @strawberry.mutation(
@@ -274,7 +208,7 @@ class OwnRegistrationsMutation:
         key = key_of(ctx.actor, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
-        resource = fhir.consent(nin, "restriction", sections=tuple(sorted(chosen)))
+        resource = own_fhir.consent(nin, "restriction", sections=tuple(sorted(chosen)))
         return result(
             [
                 await change.apply(
@@ -294,7 +228,9 @@ class OwnRegistrationsMutation:
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
         consents = await writer.current(nin, "Consent")
-        plan = [(fhir.opened(c.resource, chosen, policy.ALL_SECTIONS), c.version) for c in consents]
+        plan = [
+            (own_fhir.opened(c.resource, chosen, policy.ALL_SECTIONS), c.version) for c in consents
+        ]
         return await _lift(ctx, nin, plan, key, RESTRICTION_LIFTED)
 
     @strawberry.mutation(
@@ -310,7 +246,7 @@ class OwnRegistrationsMutation:
         key = key_of(ctx.actor, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
-        resource = fhir.consent(nin, "block", hpr_numbers=(number,))
+        resource = own_fhir.consent(nin, "block", hpr_numbers=(number,))
         return result(
             [
                 await change.apply(
@@ -331,7 +267,7 @@ class OwnRegistrationsMutation:
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
         consents = await writer.current(nin, "Consent")
-        plan = [(fhir.unblocked(c.resource, number), c.version) for c in consents]
+        plan = [(own_fhir.unblocked(c.resource, number), c.version) for c in consents]
         return await _lift(ctx, nin, plan, key, BLOCK_LIFTED)
 
 
