@@ -4,7 +4,12 @@ without one, except under CI=true)."""
 
 from __future__ import annotations
 
+import base64
+import os
+import socket
 from typing import Any
+
+from pydantic import SecretStr
 
 from gateway.settings import CacheSettings
 from mocks.fixtures import fixture
@@ -52,3 +57,54 @@ async def test_a_write_through_one_gateway_is_read_at_once_through_another(
     assert {"id": entry["id"], "description": "Cytostatikabehandling"} in treatments
     assert not _procedure_search_cached(after)
     assert registries.stats(Source.CORE_RECORD).by_resource_type.get("Procedure") == 1
+
+
+async def test_a_retry_that_reaches_another_gateway_does_not_write_twice(
+    registries: MockRegistries, redis_cache: CacheSettings
+) -> None:
+    settings = settings_for(registries, cache=redis_cache, **RESILIENCE_ON)
+    variables = {"nin": PATIENT.nin, "key": "cytostatics-retry-1"}
+    async with serve(settings) as first, serve(settings) as second:
+        made = await first.graphql(KEYED, variables, persona="home-care-nurse")
+        retried = await second.graphql(KEYED, variables, persona="home-care-nurse")
+    assert made["data"]["registerOngoingTreatment"]["replayed"] is False
+    assert retried["data"]["registerOngoingTreatment"]["replayed"] is True
+    assert (
+        retried["data"]["registerOngoingTreatment"]["entries"]
+        == made["data"]["registerOngoingTreatment"]["entries"]
+    )
+    assert len(registries.population.edits) == 1
+
+
+async def test_a_change_whose_cache_cannot_be_invalidated_says_so_and_a_retry_writes_nothing_more(
+    registries: MockRegistries,
+) -> None:
+    broken = CacheSettings(
+        redis_url=f"redis://127.0.0.1:{_closed_port()}/0",
+        encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+        redis_timeout_s=0.2,
+    )
+    settings = settings_for(registries, cache=broken, **RESILIENCE_ON)
+    variables = {"nin": PATIENT.nin, "key": "cytostatics-retry-2"}
+    async with serve(settings) as gateway:
+        body = await gateway.graphql(KEYED, variables, persona="home-care-nurse")
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["CACHE_UNAVAILABLE"]
+        assert len(registries.population.edits) == 1, "the change itself was saved"
+        again = await gateway.graphql(KEYED, variables, persona="home-care-nurse")
+    assert [e["extensions"]["code"] for e in again["errors"]] == ["CACHE_UNAVAILABLE"]
+    assert len(registries.population.edits) == 1, "the retry wrote nothing more"
+
+
+KEYED = """
+mutation($nin: NationalIdentityNumber!, $key: String) {
+  registerOngoingTreatment(nin: $nin, input: {treatment: CYTOSTATICS,
+    note: "Kur hver tredje uke.", startedOn: "2026-09-01"}, idempotencyKey: $key) {
+    replayed entries { id version }
+  }
+}"""
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
