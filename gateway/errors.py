@@ -18,6 +18,8 @@
     │                                                      the entry (the registry's 412/409)
     ├── EntryNotFound                 NOT_FOUND            a write names an entry the patient's
     │                                                      record does not hold
+    ├── CacheInvalidationFailed       CACHE_UNAVAILABLE    a change was saved, but cached copies
+    │                                                      of the old record could not be dropped
     └── SourceError                   one upstream registry failed us
         ├── SourceUnavailable         SOURCE_UNAVAILABLE   refused, reset, HTTP 5xx / 429
         │   ├── SourceCircuitOpen     SOURCE_CIRCUIT_OPEN  not asked: its breaker is open
@@ -90,6 +92,12 @@ class EntryNotFound(GatewayError):
     """A write names an entry that is not in this patient's record (or not of that kind)."""
 
     code = "NOT_FOUND"
+
+
+class CacheInvalidationFailed(GatewayError):
+    """The change is in the record, but cached copies of the old record could not be dropped."""
+
+    code = "CACHE_UNAVAILABLE"
 
 
 class SourceError(GatewayError):

@@ -269,10 +269,15 @@ def check_critical_writer(
     *,
     kind: str,
     treatment: str | None = None,
+    treatment_known: bool = True,
 ) -> SectionAccess:
     """May this caller write critical information of ``kind`` (an ongoing treatment's type in
     ``treatment``) for ``nin``? Returns the section's decision (a restricted section opened is
-    flagged in the log); raises the denial otherwise."""
+    flagged in the log); raises the denial otherwise.
+
+    ``treatment_known=False`` checks all but the treatment's type: before an existing entry is
+    read, so that a caller who may not write at all (blocked, no basis) learns nothing about
+    which entries exist. The full check follows once the entry is read."""
     if actor.kind is not ActorKind.HEALTH_PERSONNEL:
         raise Forbidden("only health personnel write critical information")
     decision = decide(actor, stated, nin, privacy).section(CRITICAL_INFORMATION)
@@ -282,7 +287,7 @@ def check_critical_writer(
         kinds = CRITICAL_WRITERS.get(code, frozenset())
         if kind not in kinds:
             continue
-        if code == "SP" and treatment not in NURSE_TREATMENTS:
+        if code == "SP" and treatment_known and treatment not in NURSE_TREATMENTS:
             continue
         return decision
     raise Forbidden(

@@ -26,7 +26,7 @@ from typing import TypeVar
 from gateway.audit.events import CHANGE_PREFIX, REPLAYED, Outcome
 from gateway.audit.store import AuditUnavailable
 from gateway.context import Context
-from gateway.errors import AccessLogUnavailable, GatewayError
+from gateway.errors import AccessLogUnavailable, CacheInvalidationFailed, GatewayError
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import AccessDenied
 from resolvers.core_record.writer import Written
@@ -38,12 +38,6 @@ log = logging.getLogger("gateway.changes")
 CRITICAL_INFORMATION = f"{CHANGE_PREFIX}criticalInformation"
 OWN_REGISTRATIONS = f"{CHANGE_PREFIX}ownRegistrations"
 PRIVACY_SETTINGS = f"{CHANGE_PREFIX}privacySettings"
-
-
-class CacheInvalidationFailed(GatewayError):
-    """The change is in the record, but cached copies of the old record could not be dropped."""
-
-    code = "CACHE_UNAVAILABLE"
 
 
 def denied(ctx: Context, nin: NationalIdentityNumber, field: str, denial: AccessDenied) -> None:

@@ -71,13 +71,25 @@ def _of_kind(entry: Entry, kind: CriticalKind) -> bool:
 
 
 async def _allowed(
-    ctx: Context, nin: NationalIdentityNumber, kind: CriticalKind, treatment: str | None
+    ctx: Context,
+    nin: NationalIdentityNumber,
+    kind: CriticalKind,
+    treatment: str | None,
+    *,
+    treatment_known: bool = True,
 ) -> SectionAccess:
-    """The policy's yes (the section's decision), or the denial logged and raised."""
+    """The policy's yes (the section's decision), or the denial logged and raised. The privacy
+    settings are read once per request, however often this is asked."""
     try:
         settings = (await privacy.prefetch(ctx, nin)).unwrap()
         return policy.check_critical_writer(
-            ctx.actor, ctx.stated, nin.value, settings, kind=kind.value, treatment=treatment
+            ctx.actor,
+            ctx.stated,
+            nin.value,
+            settings,
+            kind=kind.value,
+            treatment=treatment,
+            treatment_known=treatment_known,
         )
     except AccessDenied as denial:
         change.denied(ctx, nin, FIELD, denial)
@@ -124,6 +136,7 @@ async def _existing(
     entry_id = validation.entry_id("entry.id", str(ref.id))
     base = validation.version("entry.baseVersion", ref.base_version)
     _first_check(ctx, nin, ref.kind)
+    await _allowed(ctx, nin, ref.kind, None, treatment_known=False)
     try:
         entry = await ctx.clients.core_record_writer.entry(nin, _RESOURCE_TYPE[ref.kind], entry_id)
         if not _of_kind(entry, ref.kind):

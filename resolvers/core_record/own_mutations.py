@@ -16,9 +16,9 @@ import strawberry
 from strawberry.types import Info
 
 from gateway import policy, validation
-from gateway.audit.events import BLOCK_LIFTED, RESTRICTION_LIFTED
+from gateway.audit.events import BLOCK_LIFTED, RESTRICTION_LIFTED, Outcome
 from gateway.context import Context
-from gateway.errors import EntryNotFound
+from gateway.errors import EntryNotFound, GatewayError
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import AccessDenied
 from resolvers.core_record import change
@@ -65,7 +65,11 @@ async def _own_entry(
 ) -> tuple[Entry, str]:
     entry_id = validation.entry_id("entry.id", str(ref.id))
     base = validation.version("entry.baseVersion", ref.base_version)
-    return await ctx.clients.core_record_writer.entry(nin, resource_type, entry_id), base
+    try:
+        return await ctx.clients.core_record_writer.entry(nin, resource_type, entry_id), base
+    except GatewayError as error:
+        ctx.audit.record(nin.value, change.OWN_REGISTRATIONS, Outcome.ERROR, error.code)
+        raise
 
 
 async def _own(

@@ -158,6 +158,14 @@ async def test_a_blocked_doctor_cannot_write_even_in_an_emergency(
         REGISTER_ALLERGY, {"nin": blocked.nin, "input": PENICILLIN}, persona="blocked-doctor"
     )
     assert _codes(body) == ["BLOCKED"]
+    # Before any entry is read: an id that exists and one that does not answer alike.
+    for entry_id in ("fx-blocked-hpr-alg1", "fx-blocked-hpr-alg999"):
+        entry = {"kind": "ALLERGY", "id": entry_id, "baseVersion": "1"}
+        body = await gateway.graphql(
+            UPDATE, {"nin": blocked.nin, "entry": entry, "change": {"note": "x"}},
+            persona="blocked-doctor",
+        )  # fmt: skip
+        assert _codes(body) == ["BLOCKED"], entry_id
     assert len(registries.population.edits) == 0
 
 
