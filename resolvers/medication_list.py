@@ -295,10 +295,8 @@ async def medication_list_section(
 ) -> MedicationListSection:
     """The medication list for ``nin``, from this request's prescription searches (shared with
     ``medications`` when both are asked for)."""
-    fetched: tuple[Fetched[list[Prescription]], Fetched[list[Dispensing]]] = tuple(  # type: ignore[assignment]
-        await asyncio.gather(*prescriptions.prefetch(ctx, nin))
-    )
-    prescribed, dispensed = fetched
+    prescriptions_search, dispensings_search = prescriptions.prefetch(ctx, nin)
+    prescribed, dispensed = await asyncio.gather(prescriptions_search, dispensings_search)
     truncated = prescribed.outcome.truncated or dispensed.outcome.truncated
     days = ctx.settings.medication_expiry_warning_days
     rows = build_rows(
