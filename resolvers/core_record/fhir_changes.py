@@ -77,14 +77,21 @@ def recorder(actor: Actor) -> Resource:
 
 def with_key(resource: Resource, key: str | None, *, create: bool) -> Resource:
     """Stamp the change's idempotency key: an identifier on a new resource (found again by a
-    conditional create), an extension naming the last change on an updated one."""
-    if key is None:
-        return resource
+    conditional create), an extension naming the last change on an updated one. An update
+    always drops the previous change's key: a version made without a key must not pass for the
+    replay of an older change."""
     if create:
-        resource.setdefault("identifier", []).append({"system": IDEMPOTENCY_SYSTEM, "value": key})
+        if key is not None:
+            identifiers = resource.setdefault("identifier", [])
+            identifiers.append({"system": IDEMPOTENCY_SYSTEM, "value": key})
+        return resource
+    others = [e for e in resource.get("extension") or () if e.get("url") != CHANGE_KEY]
+    if key is not None:
+        others.append({"url": CHANGE_KEY, "valueString": key})
+    if others:
+        resource["extension"] = others
     else:
-        others = [e for e in resource.get("extension") or () if e.get("url") != CHANGE_KEY]
-        resource["extension"] = [*others, {"url": CHANGE_KEY, "valueString": key}]
+        resource.pop("extension", None)
     return resource
 
 

@@ -228,7 +228,7 @@ async def test_a_retried_update_with_the_same_key_is_a_replay_not_a_conflict(
 ) -> None:
     before = await gateway.graphql(ALLERGIES, {"nin": CRITICAL.nin})
     allergy = before["data"]["patient"]["criticalInformation"]["allergies"][0]
-    variables = {
+    variables: dict[str, Any] = {
         "nin": CRITICAL.nin,
         "entry": {"kind": "ALLERGY", "id": allergy["id"], "baseVersion": allergy["version"]},
         "change": {"reaction": "Anafylaktisk sjokk"},
@@ -241,6 +241,14 @@ async def test_a_retried_update_with_the_same_key_is_a_replay_not_a_conflict(
     assert again["data"]["updateCriticalInformation"]["entries"][0]["version"] == "2"
     other_key = await gateway.graphql(UPDATE, {**variables, "key": "another-key-2"})
     assert _codes(other_key) == ["VERSION_CONFLICT"]
+    # Once someone else has changed the entry (no key), the old key's retry is a conflict: the
+    # version it made is no longer the current one.
+    entry = {**variables["entry"], "baseVersion": "2"}
+    later = await gateway.graphql(
+        UPDATE, {"nin": CRITICAL.nin, "entry": entry, "change": {"note": "Sjekket"}}
+    )
+    assert later["data"]["updateCriticalInformation"]["entries"][0]["version"] == "3"
+    assert _codes(await gateway.graphql(UPDATE, variables)) == ["VERSION_CONFLICT"]
 
 
 async def test_retiring_keeps_the_entry_and_hides_one_entered_in_error(
