@@ -31,6 +31,45 @@ CRITICAL_WRITES = [
     ("registerProcedureChange", f'input: {{description: "Splenektomert", note: "Infeksjonsfare", '
      f"performedOn: {DATE}}}"),
 ]  # fmt: skip
+CRITICAL_CHANGES = [
+    (
+        "updateCriticalInformation",
+        'entry: {kind: ALLERGY, id: "fx-critical-allergies-alg1", '
+        'baseVersion: "1"}, change: {note: "Bekreftet"}',
+    ),
+    (
+        "retireCriticalInformation",
+        'entry: {kind: IMPLANT, id: "fx-critical-allergies-dev1", '
+        'baseVersion: "1"}, reason: REFUTED, explanation: "Fjernet 2025"',
+    ),
+]
+OWN_CHANGES = [
+    (
+        "changeNextOfKin",
+        'entry: {id: "fx-home-care-elderly-rel1", baseVersion: "1"}, input: '
+        '{givenName: "Kari", familyName: "Haugen", relation: DAUGHTER, phone: "+4791234568"}',
+        "change:ownRegistrations",
+        None,
+    ),
+    (
+        "removeNextOfKin",
+        'entry: {id: "fx-home-care-elderly-rel2", baseVersion: "1"}',
+        "change:ownRegistrations",
+        None,
+    ),
+    (
+        "removeCommunicationNeed",
+        'entry: {id: "fx-home-care-elderly-flag2", baseVersion: "1"}',
+        "change:ownRegistrations",
+        None,
+    ),
+    (
+        "removeSelfReportedCondition",
+        'entry: {id: "fx-home-care-elderly-cond1", baseVersion: "1"}',
+        "change:ownRegistrations",
+        None,
+    ),
+]
 OWN_WRITES = [
     ("addNextOfKin", 'input: {givenName: "Ola", familyName: "Haugen", relation: SON, '
      'phone: "+4799999999"}', "change:ownRegistrations", None),
@@ -68,7 +107,7 @@ def _assert_intent_then_outcome(
             assert getattr(event, name) == value
 
 
-@pytest.mark.parametrize(("mutation", "arguments"), CRITICAL_WRITES)
+@pytest.mark.parametrize(("mutation", "arguments"), CRITICAL_WRITES + CRITICAL_CHANGES)
 async def test_each_critical_write_logs_its_intent_then_its_outcome(
     runner: SchemaRunner, registries: MockRegistries, mutation: str, arguments: str
 ) -> None:
@@ -81,7 +120,7 @@ async def test_each_critical_write_logs_its_intent_then_its_outcome(
     assert len(registries.population.edits) == 1
 
 
-@pytest.mark.parametrize(("mutation", "arguments", "field", "code"), OWN_WRITES)
+@pytest.mark.parametrize(("mutation", "arguments", "field", "code"), OWN_WRITES + OWN_CHANGES)
 async def test_each_own_registration_write_logs_its_intent_then_its_outcome(  # noqa: PLR0917
     runner: SchemaRunner, registries: MockRegistries, mutation: str, arguments: str, field: str,
     code: str | None,
@@ -89,6 +128,22 @@ async def test_each_own_registration_write_logs_its_intent_then_its_outcome(  # 
     document = f'mutation {{ {mutation}(nin: "{OWN.nin}", {arguments}) {{ replayed }} }}'
     events = await _run(runner, document, "patient")
     _assert_intent_then_outcome(events, field, OWN.nin, actor_pid=OWN.nin, code=code)
+
+
+async def test_opening_a_restricted_section_is_logged_with_its_flag(
+    runner: SchemaRunner, registries: MockRegistries
+) -> None:
+    restricted = fixture("restricted-sections")
+    document = (
+        f'mutation {{ openSections(nin: "{restricted.nin}", sections: [LAB_RESULTS]) '
+        "{ entries { id } } }"
+    )
+    claims: dict[str, Any] = {PID: restricted.nin}
+    context = runner.context("patient", None, **claims)
+    result = await schema.execute(document, context_value=context)
+    assert result.errors is None, result.errors
+    [outcome] = [e for e in context.audit.events if e.field == "change:privacySettings"]
+    assert (outcome.outcome, outcome.code) == ("GRANTED", "RESTRICTION_LIFTED")
 
 
 async def test_lifting_a_block_is_logged_with_its_flag(
