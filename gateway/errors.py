@@ -14,6 +14,12 @@
     │                                                      read: no patient data goes out
     ├── Unauthenticated               UNAUTHENTICATED      (gateway/auth.py) no valid token: 401
     ├── AccessDenied                  FORBIDDEN, RESTRICTED, BLOCKED, RESERVED (gateway/policy.py)
+    ├── VersionConflict               VERSION_CONFLICT     a write based on an older version of
+    │                                                      the entry (the registry's 412/409)
+    ├── EntryNotFound                 NOT_FOUND            a write names an entry the patient's
+    │                                                      record does not hold
+    ├── CacheInvalidationFailed       CACHE_UNAVAILABLE    a change was saved, but cached copies
+    │                                                      of the old record could not be dropped
     └── SourceError                   one upstream registry failed us
         ├── SourceUnavailable         SOURCE_UNAVAILABLE   refused, reset, HTTP 5xx / 429
         │   ├── SourceCircuitOpen     SOURCE_CIRCUIT_OPEN  not asked: its breaker is open
@@ -74,6 +80,24 @@ class AccessLogUnavailable(GatewayError):
     """The access log could not be written (or read): the request fails closed."""
 
     code = "AUDIT_UNAVAILABLE"
+
+
+class VersionConflict(GatewayError):
+    """The entry changed since the version the write was based on; nothing was written."""
+
+    code = "VERSION_CONFLICT"
+
+
+class EntryNotFound(GatewayError):
+    """A write names an entry that is not in this patient's record (or not of that kind)."""
+
+    code = "NOT_FOUND"
+
+
+class CacheInvalidationFailed(GatewayError):
+    """The change is in the record, but cached copies of the old record could not be dropped."""
+
+    code = "CACHE_UNAVAILABLE"
 
 
 class SourceError(GatewayError):

@@ -224,3 +224,80 @@ def check_alert_reader(actor: Actor) -> None:
     """``privacyAlerts``: privacy officers only."""
     if actor.kind is not ActorKind.PRIVACY_OFFICER:
         raise Forbidden("privacy alerts are for privacy officers")
+
+
+# Writing. Who may register, update and retire critical information (DOMAIN.md §2): doctors
+# every kind; nurses only the ongoing treatments the national rules give them; nobody else.
+# Writing needs the same lawful access as reading the section (purpose, basis, no block, no
+# reservation, an open or opened criticalInformation section).
+ALLERGY = "allergy"
+CRITICAL_CONDITION = "criticalCondition"
+ONGOING_TREATMENT = "ongoingTreatment"
+IMPLANT = "implant"
+PROCEDURE_CHANGE = "procedureChange"
+CRITICAL_KINDS = frozenset(
+    {ALLERGY, CRITICAL_CONDITION, ONGOING_TREATMENT, IMPLANT, PROCEDURE_CHANGE}
+)
+
+NURSE_TREATMENTS = frozenset({"radiotherapy", "cytostatics", "dialysis"})
+"""The ongoing treatments a nurse may register, update and retire."""
+
+CRITICAL_WRITERS: dict[str, frozenset[str]] = {
+    "LE": CRITICAL_KINDS,  # doctor: every kind
+    "SP": frozenset({ONGOING_TREATMENT}),  # nurse: only NURSE_TREATMENTS, checked below
+}
+
+
+def check_critical_kind(actor: Actor, kind: str) -> None:
+    """The first, cheap check (nothing read yet): could this caller write ``kind`` at all?"""
+    if actor.kind is ActorKind.HEALTH_PERSONNEL and any(
+        kind in CRITICAL_WRITERS.get(code, frozenset()) for code in actor.authorizations
+    ):
+        return
+    raise Forbidden(
+        "your authorisation does not let you write this kind of critical information (doctors "
+        "write every kind; nurses only the ongoing treatments radiotherapy, cytostatics and "
+        "dialysis)"
+    )
+
+
+def check_critical_writer(
+    actor: Actor,
+    stated: StatedAccess,
+    nin: str,
+    privacy: PrivacySettings,
+    *,
+    kind: str,
+    treatment: str | None = None,
+    treatment_known: bool = True,
+) -> SectionAccess:
+    """May this caller write critical information of ``kind`` (an ongoing treatment's type in
+    ``treatment``) for ``nin``? Returns the section's decision (a restricted section opened is
+    flagged in the log); raises the denial otherwise.
+
+    ``treatment_known=False`` checks all but the treatment's type: before an existing entry is
+    read, so that a caller who may not write at all (blocked, no basis) learns nothing about
+    which entries exist. The full check follows once the entry is read."""
+    if actor.kind is not ActorKind.HEALTH_PERSONNEL:
+        raise Forbidden("only health personnel write critical information")
+    decision = decide(actor, stated, nin, privacy).section(CRITICAL_INFORMATION)
+    if decision.denial is not None:
+        raise decision.denial
+    for code in actor.authorizations:
+        kinds = CRITICAL_WRITERS.get(code, frozenset())
+        if kind not in kinds:
+            continue
+        if code == "SP" and treatment_known and treatment not in NURSE_TREATMENTS:
+            continue
+        return decision
+    raise Forbidden(
+        "your authorisation does not let you write this kind of critical information (nurses: "
+        "only the ongoing treatments radiotherapy, cytostatics and dialysis)"
+    )
+
+
+def check_own_registration_writer(actor: Actor, nin: str) -> None:
+    """The patient's own registrations and privacy settings: the patient, on their own record,
+    and nobody else (not even their doctor)."""
+    if actor.kind is not ActorKind.PATIENT or actor.pid != nin:
+        raise Forbidden("only the patient can change their own registrations and privacy settings")

@@ -26,6 +26,7 @@ from gateway.scalars import SCALAR_OVERRIDES
 from gateway.settings import GraphQLSettings
 from gateway.shared_results import SharingExecutionContext
 from gateway.validation_cache import CachedValidation, ValidationResults
+from resolvers.mutation import Mutation
 from resolvers.query import Query
 
 
@@ -154,6 +155,7 @@ def build_schema(
         rules.append(NoIntrospection)
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         scalar_overrides=SCALAR_OVERRIDES,
         field_suggestions=graphql.field_suggestions,
         # Completes a list from the cache once per query (gateway/shared_results.py).

@@ -381,6 +381,13 @@ class Settings(BaseSettings):
     operation_cache_size: int = Field(
         default=1000, ge=1, description="Parsed and validated documents kept in memory."
     )
+    medication_expiry_warning_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="medicationList flags an active prescription that expires within this many "
+        "days.",
+    )
     log_level: str = Field(default="INFO")
     data_dir: Path = Field(
         default=Path("var"),

@@ -23,5 +23,6 @@ SEARCHES = (
 
 
 def create_app(population: Population, injector: FaultInjector | None = None) -> web.Application:
-    """``GET Patient?identifier=…`` and the critical-information and privacy searches."""
-    return create_registry_app(Source.CORE_RECORD, population, SEARCHES, injector)
+    """``GET Patient?identifier=…``, the critical-information and privacy searches, and the
+    writes of critical information, own registrations and privacy settings."""
+    return create_registry_app(Source.CORE_RECORD, population, SEARCHES, injector, writable=True)

@@ -35,11 +35,12 @@ from mocks.generator import gender_of, populate
 from mocks.medicines import Drug, drug
 from mocks.profile import Profile
 from mocks.record import PatientRecord, RecordBuilder
-from mocks.registry_resources import add_medication_request
+from mocks.registry_resources import add_medication_dispense, add_medication_request
 from mocks.vocabulary import (
     GP_OFFICES,
     LABORATORIES,
     MUNICIPALITIES,
+    PHARMACIES,
     Clinician,
     GpOffice,
     hospital_doctor,
@@ -272,6 +273,55 @@ def _covid_tested(fx: Fixture) -> _Shape:
     return _person(fx, "4203"), profile, (), _gp("Arendal legesenter"), extras
 
 
+def _many_medicines(fx: Fixture) -> _Shape:
+    # The flags depend on today's date (expiring, active, never dispensed), so this record is
+    # dated from the day it is built, not from REFERENCE_TIME: the flags hold on any day.
+    today = dt.date.today()
+
+    def day(offset: int, hour: int = 10) -> dt.datetime:
+        return at(today + dt.timedelta(days=offset), hour)
+
+    def extras(builder: RecordBuilder) -> None:
+        gp = _clinician("home-care-gp")
+        pharmacy = next(p for p in PHARMACIES if p.name == "Boots apotek Lillehammer")
+        # Ordinary rows: active, dispensed, nothing to act on.
+        for atc, since in (("A10BA02", 120), ("C09AA05", 200), ("A02BC01", 90), ("C03CA01", 60)):
+            request = add_medication_request(builder, drug(atc), day(-since), gp, "active")
+            add_medication_dispense(builder, drug(atc), request, day(-since + 2, 14), pharmacy)
+        # Two active prescriptions of the same substance (ATC B01AA03).
+        warfarin = drug("B01AA03")
+        first = add_medication_request(builder, warfarin, day(-60), gp, "active")
+        add_medication_dispense(builder, warfarin, first, day(-58, 13), pharmacy)
+        add_medication_request(builder, warfarin, day(-30), hospital_doctor(2), "active")
+        # Expiring within 30 days: valid 365 days from 350 days ago.
+        statin = drug("C10AA05")
+        expiring = add_medication_request(builder, statin, day(-350), gp, "active")
+        add_medication_dispense(builder, statin, expiring, day(-40, 12), pharmacy, packs=2)
+        # Prescribed, never dispensed.
+        add_medication_request(builder, drug("N05CF01"), day(-5), gp, "active")
+        # Dispensed on a prescription that had expired (valid 365 days from 500 days ago).
+        oxycodone = drug("N02AA05")
+        expired = add_medication_request(builder, oxycodone, day(-500), gp, "completed")
+        add_medication_dispense(builder, oxycodone, expired, day(-3, 11), pharmacy)
+        # Withdrawn, then dispensed anyway.
+        ibuprofen = drug("M01AE01")
+        withdrawn = add_medication_request(
+            builder, ibuprofen, day(-45), gp, "completed",
+            withdrawn=(day(-30, 9), "Interaksjon med warfarin"),
+        )  # fmt: skip
+        add_medication_dispense(builder, ibuprofen, withdrawn, day(-10, 15), pharmacy)
+        # Withdrawn long ago after it was dispensed: shown withdrawn, nothing to act on.
+        paracetamol = drug("N02BE01")
+        old = add_medication_request(
+            builder, paracetamol, day(-300), gp, "completed",
+            withdrawn=(day(-200, 9), "Ikke lenger behov"),
+        )  # fmt: skip
+        add_medication_dispense(builder, paracetamol, old, day(-298, 12), pharmacy)
+
+    person = _person(fx, "3405")
+    return person, Profile(), (), _gp("Lillehammer legesenter"), extras
+
+
 _SHAPES: dict[str, Callable[[Fixture], _Shape]] = {
     "home-care-elderly": _home_care_elderly,
     "no-gp": _ordinary(
@@ -292,5 +342,6 @@ _SHAPES: dict[str, Callable[[Fixture], _Shape]] = {
     "restricted-sections": _restricted_sections,
     "blocked-hpr": _blocked_hpr,
     "covid-tested": _covid_tested,
+    "many-medicines": _many_medicines,
     "minimal": _ordinary("5501", "Tromsø legesenter", Profile()),
 }  # fmt: skip

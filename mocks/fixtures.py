@@ -180,6 +180,18 @@ FIXTURES = (
         "Three SARS-CoV-2 PCR tests (LOINC 94500-6) from MSIS labs: negative, positive, negative.",
     ),
     Fixture(
+        "many-medicines",
+        "14833840046",
+        "Solveig Bakke",
+        ("many-medicines", "medication-list", "home-care", "duplicate-substance",
+         "expiring-prescription", "never-dispensed", "dispensed-without-valid-prescription",
+         "dispensed-after-withdrawal", "withdrawn"),
+        "88-year-old on home care whose medication list shows every flag: two active warfarin "
+        "prescriptions, atorvastatin expiring in 15 days, zopiclone never dispensed, oxycodone "
+        "dispensed on an expired prescription, ibuprofen dispensed after it was withdrawn; "
+        "dates are relative to the day the mocks start.",
+    ),
+    Fixture(
         "minimal",
         "24881755544",
         "Oliver Hansen",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 
+from mocks.edits import RecordEdits
 from mocks.fixture_records import build_fixture_record
 from mocks.fixtures import FIXTURES, fixture_by_nin
 from mocks.generator import generate_record
@@ -35,6 +36,8 @@ class Population:
         self._fixture_records: dict[str, PatientRecord] = {}
         self.generated_count = 0
         """How many generated records were built so far (cache misses)."""
+        self.edits = RecordEdits()
+        """What clients wrote to the core record, laid over the seeded records."""
 
     def __len__(self) -> int:
         return self.size
@@ -61,9 +64,9 @@ class Population:
         """Everything the registries hold for ``nin``; None when no such patient exists."""
         fx = fixture_by_nin(nin)
         if fx is not None:
-            return self.fixture_record(fx.key)
+            return self.edits.overlay(self.fixture_record(fx.key))
         index = self._plan.index(nin)
-        return None if index is None else self.record_at(index)
+        return None if index is None else self.edits.overlay(self.record_at(index))
 
     def record_at(self, index: int) -> PatientRecord:
         """The record of generated patient ``index``, from the cache or freshly generated."""

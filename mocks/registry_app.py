@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mocks.admin import admin_routes
+from mocks.edits import WRITABLE_TYPES
 from mocks.faults import FaultInjector
 from mocks.fhir import (
     FHIR_JSON,
@@ -25,6 +26,7 @@ from mocks.fhir import (
 from mocks.population import Population
 from mocks.search import SearchError, SearchSpec, search
 from mocks.sources import ADMIN_PREFIX, FHIR_BASE_PATH, Source
+from mocks.write_routes import WriteHandlers
 
 _FHIR_ACCEPT = (FHIR_JSON, "application/json+fhir")
 _log = logging.getLogger(__name__)
@@ -34,12 +36,18 @@ class _Registry:
     """Request handlers for one registry; holds no state but what it was built with."""
 
     def __init__(
-        self, source: Source, population: Population, searches: Sequence[SearchSpec], binary: bool
+        self,
+        source: Source,
+        population: Population,
+        searches: Sequence[SearchSpec],
+        binary: bool,
+        writes: WriteHandlers | None = None,
     ) -> None:
         self.source = source
         self.population = population
         self.searches = {spec.resource_type: spec for spec in searches}
         self.binary = binary
+        self.writes = writes
 
     def base_url(self, request: web.Request) -> str:
         return f"{request.url.origin()}{FHIR_BASE_PATH}"
@@ -69,6 +77,8 @@ class _Registry:
 
     async def read(self, request: web.Request) -> web.Response:
         resource_type, resource_id = request.match_info["resource_type"], request.match_info["id"]
+        if self.writes is not None and resource_type in WRITABLE_TYPES:
+            return await self.writes.read(request)
         if resource_type != "Binary" or not self.binary:
             return error_response(
                 404, "not-supported", f"{self.source.value} does not read {resource_type} by id"
@@ -112,10 +122,13 @@ def create_registry_app(
     injector: FaultInjector | None = None,
     *,
     binary: bool = False,
+    writable: bool = False,
 ) -> web.Application:
-    """An application answering ``searches`` (and ``GET Binary/<id>`` when ``binary``)."""
+    """An application answering ``searches`` (and ``GET Binary/<id>`` when ``binary``; create,
+    update and read by id of the core record's resources when ``writable``)."""
     injector = injector or FaultInjector()
-    registry = _Registry(source, population, searches, binary)
+    writes = WriteHandlers(population) if writable else None
+    registry = _Registry(source, population, searches, binary, writes)
     app = web.Application(middlewares=[injector.middleware, _fhir_errors])
     app.add_routes(
         [
@@ -123,6 +136,7 @@ def create_registry_app(
             web.get(f"{FHIR_BASE_PATH}/{{resource_type}}", registry.search),
             web.get(f"{FHIR_BASE_PATH}/{{resource_type}}/{{id}}", registry.read),
             *admin_routes(injector),
+            *(writes.routes() if writes is not None else ()),
         ]
     )
     return app

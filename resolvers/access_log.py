@@ -16,7 +16,15 @@ from strawberry.types import Info
 
 from gateway import policy
 from gateway.actor import AccessBasis, PurposeOfUse
-from gateway.audit.events import DOCUMENT_FIELD, Outcome, StoredEvent
+from gateway.audit.events import (
+    CHANGE_PREFIX,
+    DOCUMENT_FIELD,
+    LIFTED_CODES,
+    REPLAYED,
+    AuditEvent,
+    Outcome,
+    StoredEvent,
+)
 from gateway.audit.store import AuditUnavailable, LogQuery
 from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, BadUserInput
@@ -73,6 +81,14 @@ class AccessLogEntry:
         description="What was looked at. A patient sees that documents were opened, not which."
     )
     granted: bool = strawberry.field(description="Whether anything was shown.")
+    changed: bool = strawberry.field(
+        description="Something in the record was changed (or sent to be changed and the "
+        "outcome never logged: the log errs towards telling you). The sections say which part "
+        "(change:criticalInformation, change:ownRegistrations, change:privacySettings)."
+    )
+    protection_lifted: bool = strawberry.field(
+        description="A block of a health professional or a restriction of a section was lifted."
+    )
     hpr_number: str | None = strawberry.field(description="Privacy officers only: HPR number.")
     client_name: str | None = strawberry.field(description="Privacy officers only: the system.")
     request_id: str | None = strawberry.field(description="Privacy officers only: request id.")
@@ -148,6 +164,22 @@ def _cursor_seq(events: list[StoredEvent], query: LogQuery) -> int:
     return max(admitted, default=events[-1].seq)
 
 
+def _changed(events: list[AuditEvent]) -> bool:
+    """Whether a change was made: granted, or attempted with no outcome logged after it (a
+    failure, or a replay of an earlier attempt that changed nothing this time)."""
+    changes = [e for e in events if e.field.startswith(CHANGE_PREFIX)]
+    settled = {
+        e.field
+        for e in changes
+        if e.outcome in (Outcome.DENIED.value, Outcome.ERROR.value) or e.code == REPLAYED
+    }
+    return any(
+        (e.outcome == Outcome.GRANTED.value and e.code != REPLAYED)
+        or (e.outcome == Outcome.ATTEMPTED.value and e.field not in settled)
+        for e in changes
+    )
+
+
 def _entry(events: list[StoredEvent], full: bool, cursor: int) -> AccessLogEntry:
     head = events[0].event
     fields = [stored.event for stored in events]
@@ -166,6 +198,10 @@ def _entry(events: list[StoredEvent], full: bool, cursor: int) -> AccessLogEntry
         restricted_opened=any(e.restricted_opened for e in fields),
         sections=list(dict.fromkeys(shown)),
         granted=any(e.outcome == Outcome.GRANTED.value and e.field != _LOOKUP for e in fields),
+        changed=_changed(fields),
+        protection_lifted=any(
+            e.code in LIFTED_CODES and e.outcome == Outcome.GRANTED.value for e in fields
+        ),
         hpr_number=head.actor_hpr if full else None,
         client_name=head.client_name if full else None,
         request_id=head.request_id if full else None,

@@ -8,9 +8,11 @@ import aiohttp
 
 from gateway.cache import UpstreamCache
 from gateway.fhir import FhirSource
+from gateway.fhir_write import FhirWriter
 from gateway.settings import Settings
 from gateway.upstream import SourceHealthReport, Upstream
 from resolvers.core_record.client import CoreRecordClient
+from resolvers.core_record.writer import CoreRecordWriter
 from resolvers.documents import DocumentsClient
 from resolvers.gp_registry import GpRegistryClient
 from resolvers.lab_results import LabResultsClient
@@ -30,6 +32,7 @@ class SourceClients:
     core_record: CoreRecordClient
     upstreams: tuple[Upstream, ...]
     cache: UpstreamCache
+    core_record_writer: CoreRecordWriter
 
     @classmethod
     def build(
@@ -59,6 +62,9 @@ class SourceClients:
             core_record=CoreRecordClient(fhir("core_record")),
             upstreams=tuple(upstreams.values()),
             cache=cache,
+            core_record_writer=CoreRecordWriter(
+                FhirWriter("core_record", sources.core_record, session), fhir("core_record")
+            ),
         )
 
     def health(self) -> list[SourceHealthReport]:

@@ -98,3 +98,22 @@ def newest_first(items: list[Any], key: str) -> list[Any]:
         return value
 
     return sorted(items, key=sort_key, reverse=True)
+
+
+def version_of(resource: Mapping[str, Any]) -> str:
+    """An entry's version (``meta.versionId``; an entry never changed is version 1): what a
+    change to it is based on."""
+    version = (resource.get("meta") or {}).get("versionId")
+    return str(version) if version is not None else "1"
+
+
+def still_current(resource: Mapping[str, Any]) -> bool:
+    """Whether an entry is still in force for a reader: not entered in error, not an inactive
+    next of kin or communication need. Retired entries stay in the record, unseen."""
+    if (
+        resource.get("status") in ("entered-in-error", "inactive")
+        or resource.get("active") is False
+    ):
+        return False
+    verification = first((resource.get("verificationStatus") or {}).get("coding")).get("code")
+    return verification != "entered-in-error"

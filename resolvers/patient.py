@@ -19,7 +19,7 @@ from gateway.fetch import DeniedFetches
 from gateway.identity import IdentityNumberKind, NationalIdentityNumber
 from gateway.policy import AccessDenied, PatientAccess
 from resolvers import documents as documents_source
-from resolvers import gp_registry, lab_results, prescriptions, visit_history
+from resolvers import gp_registry, lab_results, medication_list, prescriptions, visit_history
 from resolvers.core_record import critical_information, demographics, own_registrations, privacy
 from resolvers.core_record.critical_information import CriticalInformationSection
 from resolvers.core_record.demographics import DemographicsSection
@@ -28,6 +28,7 @@ from resolvers.documents import DocumentContent, DocumentsSection
 from resolvers.eager import now_or_later
 from resolvers.gp_registry import GeneralPractitionerSection
 from resolvers.lab_results import LabResultsSection
+from resolvers.medication_list import MedicationListSection
 from resolvers.prescriptions import MedicationsSection
 from resolvers.section import Section, SectionStatus, SourceOutcome
 from resolvers.visit_history import VisitHistorySection
@@ -49,9 +50,10 @@ _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
     "labResults": lab_results.prefetch,
     "ownRegistrations": own_registrations.prefetch,
     "document": documents_source.prefetch,
+    "medicationList": prescriptions.prefetch,
 }
 # The section whose decision governs a field that is not a section itself.
-_GOVERNING_SECTION = {"document": policy.DOCUMENTS}
+_GOVERNING_SECTION = {"document": policy.DOCUMENTS, "medicationList": policy.MEDICATIONS}
 
 
 @strawberry.type(
@@ -66,8 +68,11 @@ class Patient:
         info: Info[Context, None],
         name: str,
         build: Callable[[Context, NationalIdentityNumber], Coroutine[Any, Any, S]],
+        *,
+        field: str | None = None,
     ) -> S:
-        """Build section ``name`` if the policy opened it, else withhold it; log either way.
+        """Build section ``name`` if the policy opened it, else withhold it; log either way
+        (as ``field`` when another field than the section itself is governed by its decision).
 
         Returns the section itself when its searches have all finished (the warm path), else an
         awaitable of it, which graphql-core awaits (``resolvers/eager.py``); typed as the
@@ -75,8 +80,9 @@ class Patient:
         """
         ctx = info.context
         decision = self._access.section(name)
+        logged = field or name
         if decision.denial is not None:
-            ctx.audit.record(self._nin.value, name, Outcome.DENIED, decision.denial.code)
+            ctx.audit.record(self._nin.value, logged, Outcome.DENIED, decision.denial.code)
             # The section's searches all answer with the denial, so nothing goes upstream.
             withheld = copy.copy(ctx)
             withheld.fetches = DeniedFetches(decision.denial)
@@ -88,7 +94,7 @@ class Patient:
             stale = section.stale_age_seconds
             ctx.audit.record(
                 self._nin.value,
-                name,
+                logged,
                 Outcome.ERROR if unavailable else Outcome.GRANTED,
                 restricted_opened=decision.restricted_opened,
                 from_cache=section.from_cache,
@@ -130,6 +136,18 @@ class Patient:
     @strawberry.field(description="Prescriptions and dispensings (Reseptformidleren).")
     def medications(self, info: Info[Context, None]) -> MedicationsSection:
         return self._open(info, policy.MEDICATIONS, prescriptions.medications_section)
+
+    @strawberry.field(
+        description="One row per medicine, joining prescriptions and dispensings, with the flags "
+        "a home-care nurse acts on. Governed and logged as the medications section."
+    )
+    def medication_list(self, info: Info[Context, None]) -> MedicationListSection:
+        return self._open(
+            info,
+            policy.MEDICATIONS,
+            medication_list.medication_list_section,
+            field="medicationList",
+        )
 
     @strawberry.field(description="The regular GP (Fastlegeregisteret).")
     def general_practitioner(self, info: Info[Context, None]) -> GeneralPractitionerSection:

@@ -90,6 +90,8 @@ async def registries(shared_registries: MockRegistries) -> AsyncIterator[MockReg
         for source in shared_registries.sources:
             shared_registries.set_latency(source, 0)
         shared_registries.reset_stats()
+        # Writes to the core record are undone, so each test starts from the seeded records.
+        shared_registries.population.edits.clear()
 
     await reset()
     yield shared_registries

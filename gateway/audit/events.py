@@ -24,12 +24,30 @@ DOCUMENT_FIELD = "document"
 shows only ``document`` (that a document was opened, not which)."""
 
 
+CHANGE_PREFIX = "change:"
+"""A write is logged as the field ``change:<section>`` (``change:criticalInformation``,
+``change:ownRegistrations``, ``change:privacySettings``): the patient's log shows that
+something was changed, and in which part of the record."""
+
+BLOCK_LIFTED = "BLOCK_LIFTED"
+RESTRICTION_LIFTED = "RESTRICTION_LIFTED"
+LIFTED_CODES = frozenset({BLOCK_LIFTED, RESTRICTION_LIFTED})
+"""The ``code`` of a change that lifted a block or a restriction: flagged in the log."""
+
+REPLAYED = "REPLAYED"
+"""The ``code`` of a change's outcome when an earlier attempt with the same idempotency key had
+made it: nothing was written this time."""
+
+
 class Outcome(Enum):
     """What became of one field's access."""
 
     GRANTED = "GRANTED"
     DENIED = "DENIED"
     ERROR = "ERROR"
+    ATTEMPTED = "ATTEMPTED"
+    """A change, logged durably before it was sent to the registry; the same access holds its
+    outcome, unless the gateway failed before it knew."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,19 +52,42 @@ class AuditTrail:
     ) -> None:
         """Note that ``field`` of ``patient`` was read or denied."""
         self.events.append(
-            AuditEvent(
-                now_iso(),
-                *self._who,
+            self.event(
                 patient,
                 field,
-                *self._why,
-                outcome.value,
+                outcome,
                 code,
-                self.stated.emergency,
-                restricted_opened,
-                from_cache,
-                stale_age_ms,
+                restricted_opened=restricted_opened,
+                from_cache=from_cache,
+                stale_age_ms=stale_age_ms,
             )
+        )
+
+    def event(
+        self,
+        patient: str,
+        field: str,
+        outcome: Outcome,
+        code: str | None = None,
+        *,
+        restricted_opened: bool = False,
+        from_cache: bool = False,
+        stale_age_ms: int | None = None,
+    ) -> AuditEvent:
+        """An event of this request, not yet kept (``record`` keeps one for the end of the
+        request; a write's intent is committed on its own, before the write)."""
+        return AuditEvent(
+            now_iso(),
+            *self._who,
+            patient,
+            field,
+            *self._why,
+            outcome.value,
+            code,
+            self.stated.emergency,
+            restricted_opened,
+            from_cache,
+            stale_age_ms,
         )
 
     def alerts(self) -> list[PrivacyAlert]:

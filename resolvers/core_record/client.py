@@ -10,6 +10,7 @@ from gateway.fetch import Page
 from gateway.fhir import FhirSource, SearchResult, first
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import PrivacySettings
+from resolvers.common import still_current
 from resolvers.core_record import critical_information as critical
 from resolvers.core_record import own_registrations as own
 from resolvers.core_record.demographics import CorePatient, core_patient
@@ -46,9 +47,15 @@ def _asserted_by_patient(resource: Mapping[str, Any]) -> bool:
     return isinstance(reference, str) and reference.startswith("Patient/")
 
 
+def _current(result: SearchResult) -> list[Mapping[str, Any]]:
+    """The entries still in force: retired and removed ones stay in the record, unseen."""
+    return [r for r in result.matches if still_current(r)]
+
+
 def _conditions(result: SearchResult) -> Conditions:
-    mine = [r for r in result.matches if _asserted_by_patient(r)]
-    clinical = [r for r in result.matches if not _asserted_by_patient(r)]
+    current = _current(result)
+    mine = [r for r in current if _asserted_by_patient(r)]
+    clinical = [r for r in current if not _asserted_by_patient(r)]
     return Conditions(
         critical=[critical.critical_condition(r) for r in clinical],
         self_reported=[own.self_reported_condition(r) for r in mine],
@@ -57,7 +64,7 @@ def _conditions(result: SearchResult) -> Conditions:
 
 def _flags(result: SearchResult) -> Flags:
     warnings, needs = [], []
-    for flag in result.matches:
+    for flag in _current(result):
         category = _category(flag)
         if category == "communication-need":
             needs.append(own.communication_need(flag))
@@ -103,7 +110,7 @@ class CoreRecordClient:
         return await self._fhir.fetch(
             "AllergyIntolerance",
             self._patient(nin),
-            lambda result: [critical.allergy(r) for r in result.matches],
+            lambda result: [critical.allergy(r) for r in _current(result)],
             patient=nin.value,
         )
 
@@ -118,7 +125,7 @@ class CoreRecordClient:
         return await self._fhir.fetch(
             "Procedure",
             self._subject(nin),
-            lambda result: [critical.treatment(r) for r in result.matches],
+            lambda result: [critical.treatment(r) for r in _current(result)],
             patient=nin.value,
         )
 
@@ -127,7 +134,7 @@ class CoreRecordClient:
         return await self._fhir.fetch(
             "DeviceUseStatement",
             self._subject(nin),
-            lambda result: [critical.implant(r) for r in result.matches],
+            lambda result: [critical.implant(r) for r in _current(result)],
             patient=nin.value,
         )
 
@@ -140,6 +147,6 @@ class CoreRecordClient:
         return await self._fhir.fetch(
             "RelatedPerson",
             self._patient(nin),
-            lambda result: [own.next_of_kin(r) for r in result.matches],
+            lambda result: [own.next_of_kin(r) for r in _current(result)],
             patient=nin.value,
         )

@@ -15,7 +15,7 @@ from gateway.context import Context
 from gateway.fetch import Fetched, all_of
 from gateway.fhir import first, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
-from resolvers.common import Code, HealthPersonnel, code, health_personnel, note
+from resolvers.common import Code, HealthPersonnel, code, health_personnel, note, version_of
 from resolvers.core_record import shared_searches
 from resolvers.section import Section, SourceName, count, section_fields
 
@@ -51,6 +51,7 @@ class ClinicalStatus(Enum):
 @strawberry.type(description="A drug reaction or other allergy.")
 class Allergy:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     agent: Code = strawberry.field(description="What the patient reacts to (ATC code for drugs).")
     kind: str | None = strawberry.field(description="allergy or intolerance.")
     categories: list[str] = strawberry.field(description="medication, food, environment…")
@@ -66,6 +67,7 @@ class Allergy:
 @strawberry.type(description="A critical medical condition (often a rare disease), ICD-10 coded.")
 class CriticalCondition:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     condition: Code = strawberry.field(description="The condition, ICD-10.")
     clinical_status: ClinicalStatus | None = strawberry.field(description="Whether it applies.")
     verification: VerificationStatus | None = strawberry.field(description="How certain it is.")
@@ -79,6 +81,7 @@ class CriticalCondition:
 )
 class Treatment:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     ongoing: bool = strawberry.field(
         description="Ongoing treatment; false for other procedure changes."
     )
@@ -92,6 +95,7 @@ class Treatment:
 @strawberry.type(description="An implant, such as a pacemaker.")
 class Implant:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     device: str | None = strawberry.field(description="The implant.")
     implanted_at: dt.datetime | None = strawberry.field(description="When it was implanted.")
     note: str | None = strawberry.field(description="What others must know (e.g. MRI safety).")
@@ -103,6 +107,7 @@ class Implant:
 )
 class ClinicalWarning:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     category: str | None = strawberry.field(description="The kind of warning.")
     description: str | None = strawberry.field(description="The warning itself.")
     since: dt.datetime | None = strawberry.field(description="Since when it applies.")
@@ -158,6 +163,7 @@ def allergy(resource: Mapping[str, Any]) -> Allergy:
     reaction = first(resource.get("reaction"))
     return Allergy(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         agent=code(resource.get("code")),
         kind=text(resource.get("type")),
         categories=[c for c in resource.get("category") or () if isinstance(c, str)],
@@ -175,6 +181,7 @@ def critical_condition(resource: Mapping[str, Any]) -> CriticalCondition:
     """Map a clinician's Condition (category problem-list-item)."""
     return CriticalCondition(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         condition=code(resource.get("code")),
         clinical_status=_enum(ClinicalStatus, _status_code(resource.get("clinicalStatus"))),
         verification=_enum(VerificationStatus, _status_code(resource.get("verificationStatus"))),
@@ -188,6 +195,7 @@ def treatment(resource: Mapping[str, Any]) -> Treatment:
     """Map a Procedure (ongoing treatment or procedure change)."""
     return Treatment(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         ongoing=_status_code(resource.get("category")) == "ongoing-treatment",
         description=text((resource.get("code") or {}).get("text")),
         status=text(resource.get("status")),
@@ -201,6 +209,7 @@ def implant(resource: Mapping[str, Any]) -> Implant:
     """Map a DeviceUseStatement."""
     return Implant(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         # R4 names the device by reference; its display is the implant's name.
         device=text((resource.get("device") or {}).get("display")),
         implanted_at=parse_datetime(resource.get("timingDateTime")),
@@ -212,6 +221,7 @@ def warning(resource: Mapping[str, Any], category: str | None) -> ClinicalWarnin
     """Map a clinician's Flag."""
     return ClinicalWarning(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         category=category,
         description=text((resource.get("code") or {}).get("text")),
         since=parse_datetime((resource.get("period") or {}).get("start")),

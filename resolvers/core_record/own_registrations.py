@@ -13,6 +13,7 @@ from gateway.context import Context
 from gateway.fetch import Fetched, all_of
 from gateway.fhir import first, parse_datetime, text
 from gateway.identity import NationalIdentityNumber
+from resolvers.common import version_of
 from resolvers.core_record import shared_searches
 from resolvers.core_record.demographics import CorePatient, Language
 from resolvers.core_record.demographics import prefetch as prefetch_patient
@@ -24,6 +25,7 @@ SOURCE = SourceName.CORE_RECORD
 @strawberry.type(description="A next of kin or other contact the patient has registered.")
 class NextOfKin:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     name: str | None = strawberry.field(description="Full name.")
     relationship: str | None = strawberry.field(description="Relationship code (v3 RoleCode).")
     relationship_display: str | None = strawberry.field(description="The relationship in words.")
@@ -33,6 +35,7 @@ class NextOfKin:
 @strawberry.type(description="A special need when communicating with the patient.")
 class CommunicationNeed:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     description: str | None = strawberry.field(description="e.g. 'Nedsatt hørsel'.")
     since: dt.datetime | None = strawberry.field(description="Since when it applies.")
 
@@ -51,6 +54,7 @@ class CommunicationNeeds:
 @strawberry.type(description="A disease the patient has reported themself (up to 30).")
 class SelfReportedCondition:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
+    version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     description: str | None = strawberry.field(description="In the patient's own words.")
     recorded_at: dt.datetime | None = strawberry.field(description="When it was registered.")
 
@@ -90,6 +94,7 @@ def next_of_kin(resource: Mapping[str, Any]) -> NextOfKin:
     phone = phones[0] if phones else {}
     return NextOfKin(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         name=" ".join([*(name.get("given") or []), name.get("family") or ""]).strip() or None,
         relationship=text(relation.get("code")),
         relationship_display=text(relation.get("display")),
@@ -101,6 +106,7 @@ def self_reported_condition(resource: Mapping[str, Any]) -> SelfReportedConditio
     """Map a Condition the patient asserted."""
     return SelfReportedCondition(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         description=text((resource.get("code") or {}).get("text")),
         recorded_at=parse_datetime(resource.get("recordedDate")),
     )
@@ -110,6 +116,7 @@ def communication_need(resource: Mapping[str, Any]) -> CommunicationNeed:
     """Map the patient's communication-need Flag."""
     return CommunicationNeed(
         id=strawberry.ID(resource["id"]),
+        version=version_of(resource),
         description=text((resource.get("code") or {}).get("text")),
         since=parse_datetime((resource.get("period") or {}).get("start")),
     )
