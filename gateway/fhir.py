@@ -25,7 +25,7 @@ from gateway.cache import UpstreamCache
 from gateway.deadline import bounded, remaining
 from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
 from gateway.fetch import LIVE, Page, Provenance
-from gateway.retry import retry_after_seconds, retrying
+from gateway.retry import retry_after_seconds, retrying, transient
 from gateway.settings import Settings, SourceSettings
 from gateway.shared_list import shared
 from gateway.upstream import Read, Served, Upstream
@@ -224,9 +224,25 @@ class FhirSource:
     async def _get_json(
         self, url: str, params: Sequence[tuple[str, str]] | None, expected: str
     ) -> Resource:
-        """GET one FHIR resource of type ``expected``, retried while the failure is transient."""
+        """GET one FHIR resource of type ``expected``, retried while the failure is transient.
+
+        The first attempt runs outside tenacity: its loop costs about 30 µs per read even when
+        nothing fails, which is most of a cached summary's privacy check. Only when that attempt
+        fails transiently does tenacity take over, and it is shown that failure as its own first
+        attempt, so the waits, the stops and the number of attempts are exactly its own.
+        """
+        try:
+            return await self._get_json_once(url, params, expected)
+        except SourceUnavailable as error:
+            if not transient(error):
+                raise
+            first_failure = error
+        replayed = False
         async for attempt in retrying(self._settings):
             with attempt:
+                if not replayed:
+                    replayed = True
+                    raise first_failure
                 return await self._get_json_once(url, params, expected)
         raise AssertionError("tenacity neither returned nor raised")  # pragma: no cover
 

@@ -31,7 +31,9 @@ MAX_BACKOFF_S = 1.0
 MAX_WAIT_S = 2.0
 
 
-def _transient(error: BaseException) -> bool:
+def transient(error: BaseException) -> bool:
+    """Whether another attempt may go better: the source was unavailable (not busy, not cut off
+    by its breaker)."""
     return isinstance(error, SourceUnavailable) and not isinstance(
         error, SourceCircuitOpen | SourceBusy
     )
@@ -58,7 +60,7 @@ def retrying(settings: SourceSettings) -> AsyncRetrying:
         return float(retry_after) if retry_after is not None else jitter(state)
 
     return AsyncRetrying(
-        retry=retry_if_exception(_transient),
+        retry=retry_if_exception(transient),
         wait=wait,
         stop=stop_after_attempt(settings.retries + 1) | _TooLongAWait(),
         reraise=True,
