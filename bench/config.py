@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
 PEER_DIR = BENCH_DIR / "peer"
 RESULTS_DIR = BENCH_DIR / "results"
 

@@ -32,6 +32,7 @@ class DiscardingWriter(AuditWriter):
 def create_app() -> ASGIApp:
     """The gateway from the environment's settings, its access-log commits discarded."""
     gateway = create_gateway()
+    discarding: dict[int, DiscardingWriter] = {}  # by the real writer (one per lifespan)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         state = scope.get("state")
@@ -40,19 +41,11 @@ def create_app() -> ASGIApp:
             if not isinstance(real, AuditWriter):
                 # The lifespan state changed shape: fail rather than measure the wrong thing.
                 raise RuntimeError(f"the gateway's lifespan state has no {STATE_KEY!r}")
-            scope["state"] = {**state, STATE_KEY: _discarding(real)}
+            writer = discarding.get(id(real))
+            if writer is None:
+                # Built on the real store, so the access-log queries still read it.
+                writer = discarding[id(real)] = DiscardingWriter(real.store, 1, 1.0)
+            scope["state"] = {**state, STATE_KEY: writer}
         await gateway(scope, receive, send)
 
     return app
-
-
-_DISCARDING: dict[int, DiscardingWriter] = {}
-
-
-def _discarding(real: AuditWriter) -> DiscardingWriter:
-    # One per real writer (one per worker process), built on its store so reads still work.
-    writer = _DISCARDING.get(id(real))
-    if writer is None:
-        writer = DiscardingWriter(real.store, max_batch=1, timeout_s=1.0)
-        _DISCARDING[id(real)] = writer
-    return writer

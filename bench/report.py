@@ -135,8 +135,25 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| RSS {memory['rss_after_warmup_mb']} → {memory['rss_after_run_mb']} MB "
                 f"| growth {memory['growth_mb']} MB |"
             )
+    failed = sorted(_runs_with_errors(results))
+    if failed:
+        lines += ["", f"Runs with failed requests (their figures are suspect): {', '.join(failed)}"]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for verdict in results["targets"]:
         met = {True: "pass", False: "FAIL", None: "n/a"}[verdict["met"]]
         lines.append(f"| {verdict['target']} | {verdict['measured']} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def _runs_with_errors(node: Any) -> set[str]:
+    """``server (n errors)`` for every run anywhere in the results that had failed requests."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if node.get("errors") and "server" in node:
+            found.add(f"{node['server']} ({node['errors']} errors)")
+        for value in node.values():
+            found |= _runs_with_errors(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _runs_with_errors(value)
+    return found

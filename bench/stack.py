@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bench.config import PEER_DIR, BenchConfig, Variant
+from bench.config import PEER_DIR, PROJECT_DIR, BenchConfig, Variant
 from bench.issuer import Issuer
 from bench.servers import Server, free_port, python_argv
 from resolvers.examples import SUMMARY_QUERY_FILE
@@ -57,6 +57,7 @@ class Stack:
                 ),
                 stdout=subprocess.PIPE,
                 stderr=log,
+                cwd=PROJECT_DIR,  # bench/ is not installed: it runs from the checkout
                 start_new_session=True,
             )
         assert self._mocks.stdout is not None
@@ -202,7 +203,7 @@ class Stack:
     ) -> Server:
         port = free_port()
         argv = python_argv(
-            "-m", "uvicorn", "--factory", factory,
+            "-m", "uvicorn", "--factory", factory, "--app-dir", str(PROJECT_DIR),
             "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers),
             "--loop", "uvloop", "--http", "httptools",
