@@ -217,11 +217,14 @@ def run_all(stack: Stack, config: BenchConfig) -> dict[str, Any]:
     timings: dict[str, float] = {}
     with _timed(timings, "warm"):
         results["warm"] = [warm_primary(stack, config, workers) for workers in config.workers]
+    missing = stack.missing_services()
+    if missing:
+        results["variants_skipped"] = missing
     with _timed(timings, "variants"):
         results["variants"] = [
             warm_variant(stack, config, variant, workers)
             for variant in config.variants
-            if variant != PRIMARY
+            if variant != PRIMARY and variant.audit not in missing and variant.cache not in missing
             for workers in config.variant_workers or config.workers
         ]
     supergraph = None

@@ -77,12 +77,31 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "| figure | measured | ratio |",
         "|---|---|---|",
+        *_fanout_rows(results),
+        *_warm_rows(results),
+        *_cold_rows(results),
+        *_memory_rows(results),
     ]
-    for row in results["fanout"]["rows"]:
-        lines.append(
-            f"| 1. fan-out, sources at {row['latency_ms']} ms (cold, 1 connection) "
-            f"| p50 {row['p50_ms']:.1f} ms | {row['ratio']:.2f}x slowest source |"
-        )
+    failed = sorted(_runs_with_errors(results))
+    if failed:
+        lines += ["", f"Runs with failed requests (their figures are suspect): {', '.join(failed)}"]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for verdict in results["targets"]:
+        met = {True: "pass", False: "FAIL", None: "n/a"}[verdict["met"]]
+        lines.append(f"| {verdict['target']} | {verdict['measured']} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def _fanout_rows(results: dict[str, Any]) -> list[str]:
+    return [
+        f"| 1. fan-out, sources at {row['latency_ms']} ms (cold, 1 connection) "
+        f"| p50 {row['p50_ms']:.1f} ms | {row['ratio']:.2f}x slowest source |"
+        for row in results["fanout"]["rows"]
+    ]
+
+
+def _warm_rows(results: dict[str, Any]) -> list[str]:
+    lines = []
     for warm in results["warm"]:
         w, summary = warm["workers"], warm["warm"]
         lines.append(
@@ -96,12 +115,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {variant['rps']:,.0f} req/s, {variant['cpu_ms_per_request']:.2f} ms CPU/req, "
             f"p99 {variant['p99_ms']:.1f} ms | |"
         )
+    for service, why in results.get("variants_skipped", {}).items():
+        lines.append(f"| 2. warm cost, {service} variants | skipped: {why} | |")
     for warm in results["warm"]:
         lines.append(
             f"| 3. limit ratio, {warm['workers']} worker(s) "
             f"| ceiling {warm['ceiling']['rps']:,.0f} req/s ({warm['summary_bytes']:,} B) "
             f"| {warm['limit_ratio']:.3f} |"
         )
+    for warm in results["warm"]:
         audit = warm.get("audit")
         if audit is not None:
             lines.append(
@@ -109,6 +131,21 @@ def markdown(results: dict[str, Any]) -> str:
                 f"off {audit['off']['rps']:,.0f} req/s | {audit['on_off_ratio']:.3f} "
                 f"({audit['cost'] * 100:.1f} % cost) |"
             )
+    return lines
+
+
+def _memory_rows(results: dict[str, Any]) -> list[str]:
+    return [
+        f"| 6. memory, {warm['workers']} worker(s), {memory['duration_s']:g} s run "
+        f"| RSS {memory['rss_after_warmup_mb']} → {memory['rss_after_run_mb']} MB "
+        f"| growth {memory['growth_mb']} MB |"
+        for warm in results["warm"]
+        if (memory := warm.get("memory")) is not None
+    ]
+
+
+def _cold_rows(results: dict[str, Any]) -> list[str]:
+    lines = []
     for cold in results["cold"]:
         ours = cold["ours"]
         measured = (
@@ -127,22 +164,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| 5. cold work vs peer, {cold['workers']} worker(s) | {measured} | {ratio} |"
         )
-    for warm in results["warm"]:
-        memory = warm.get("memory")
-        if memory is not None:
-            lines.append(
-                f"| 6. memory, {warm['workers']} worker(s), {memory['duration_s']:g} s run "
-                f"| RSS {memory['rss_after_warmup_mb']} → {memory['rss_after_run_mb']} MB "
-                f"| growth {memory['growth_mb']} MB |"
-            )
-    failed = sorted(_runs_with_errors(results))
-    if failed:
-        lines += ["", f"Runs with failed requests (their figures are suspect): {', '.join(failed)}"]
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for verdict in results["targets"]:
-        met = {True: "pass", False: "FAIL", None: "n/a"}[verdict["met"]]
-        lines.append(f"| {verdict['target']} | {verdict['measured']} | {met} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _runs_with_errors(node: Any) -> set[str]:

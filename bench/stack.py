@@ -6,6 +6,7 @@ Redis keys of its own), and removes it all on exit, whatever happened.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -19,6 +20,9 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import asyncpg
+import redis
 
 from bench.config import PEER_DIR, PROJECT_DIR, BenchConfig, Variant
 from bench.issuer import Issuer
@@ -112,6 +116,22 @@ class Stack:
             previous = (total, consent)
             time.sleep(0.1)
         return previous or (0, 0)
+
+    def missing_services(self) -> dict[str, str]:
+        """``{"postgres"|"redis": why}`` for each service the variants need that does not answer."""
+        missing: dict[str, str] = {}
+        try:
+            asyncio.run(_connect_and_close(self.config.postgres_dsn))
+        except (OSError, asyncpg.PostgresError) as exc:
+            missing["postgres"] = f"no PostgreSQL at the DSN given ({type(exc).__name__})"
+        client = redis.Redis.from_url(self.config.redis_url, socket_connect_timeout=2)
+        try:
+            client.ping()
+        except (redis.RedisError, OSError) as exc:
+            missing["redis"] = f"no Redis at {self.config.redis_url} ({type(exc).__name__})"
+        finally:
+            client.close()
+        return missing
 
     # -- the servers under test ---------------------------------------------------------------
 
@@ -241,12 +261,15 @@ def _admin(base_url: str, route: str, method: str, body: object = None) -> dict[
         return answer
 
 
+async def _connect_and_close(dsn: str) -> None:
+    db = await asyncpg.connect(dsn, timeout=5)
+    await db.close()
+
+
 def _drop_schemas(dsn: str, schemas: list[str]) -> None:
+    """Drop the schemas this run created (and nothing else)."""
     if not schemas:
         return
-    import asyncio
-
-    import asyncpg
 
     async def drop() -> None:
         db = await asyncpg.connect(dsn, timeout=5)
@@ -263,8 +286,6 @@ def _drop_schemas(dsn: str, schemas: list[str]) -> None:
 def _forget_namespaces(url: str, namespaces: list[str]) -> None:
     if not namespaces:
         return
-    import redis
-
     client = redis.Redis.from_url(url)
     try:
         for namespace in namespaces:
