@@ -8,12 +8,15 @@ on disk. Triggers refuse UPDATE and DELETE on the log, for every connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from gateway.audit.events import (
     GENESIS,
@@ -81,6 +84,7 @@ class SqliteAuditStore(AuditStore):
         self._busy_timeout_s = busy_timeout_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._writers: BinaryIO | None = None  # the lock file writers take turns on
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -108,6 +112,8 @@ class SqliteAuditStore(AuditStore):
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
             self._db = db
+            lock = self.path.with_name(f"{self.path.name}.lock")
+            self._writers = os.fdopen(os.open(lock, os.O_RDWR | os.O_CREAT, 0o600), "rb")
 
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
 
@@ -116,27 +122,45 @@ class SqliteAuditStore(AuditStore):
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._writers is not None:
+                self._writers.close()
+                self._writers = None
 
         await asyncio.get_running_loop().run_in_executor(self._executor, disconnect)
         self._executor.shutdown(wait=True)
 
     async def append(self, events: Sequence[AuditEvent], alerts: Sequence[PrivacyAlert]) -> None:
         def write(db: sqlite3.Connection) -> None:
-            # IMMEDIATE takes the write lock before reading the head: no other writer, in this
-            # process or another, can link to the same head.
-            db.execute("BEGIN IMMEDIATE")
-            head = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            last = head.fetchone()
-            last_seq, last_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-            stored = chain(last_seq, last_hash, list(events))
-            db.executemany(
-                _INSERT_EVENT,
-                [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
-            )
-            db.executemany(_INSERT_ALERT, [astuple(alert) for alert in alerts])
-            db.execute("COMMIT")
+            # Writers of every process take turns on a file lock first. SQLite alone would make
+            # a second process's writer sleep and retry (1, 2, 5, 10 ms…) while the first
+            # commits: with two workers that cost a third of the throughput. The kernel wakes
+            # the next writer as soon as the lock is free (and frees it if its holder dies).
+            with self._writer_turn():
+                # IMMEDIATE takes the write lock before reading the head: no other writer, in
+                # this process or another, can link to the same head.
+                db.execute("BEGIN IMMEDIATE")
+                head = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                last = head.fetchone()
+                last_seq, last_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+                stored = chain(last_seq, last_hash, list(events))
+                db.executemany(
+                    _INSERT_EVENT,
+                    [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
+                )
+                db.executemany(_INSERT_ALERT, [astuple(alert) for alert in alerts])
+                db.execute("COMMIT")
 
         await self._run(write)
+
+    @contextlib.contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._writers is None:
+            raise AuditUnavailable("the access log is not open")
+        fcntl.flock(self._writers.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._writers.fileno(), fcntl.LOCK_UN)
 
     async def scan(self, after_seq: int, limit: int) -> list[StoredEvent]:
         def read(db: sqlite3.Connection) -> list[StoredEvent]:
