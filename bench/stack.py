@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -84,7 +85,10 @@ class Stack:
         self.issuer.__exit__(None, None, None)
         _drop_schemas(self.config.postgres_dsn, self._schemas)
         _forget_namespaces(self.config.redis_url, self._namespaces)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if exc is None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:  # the servers' logs say why
+            print(f"bench failed; the servers' logs are kept in {self.logs}", file=sys.stderr)
 
     # -- the mock registries ------------------------------------------------------------------
 
