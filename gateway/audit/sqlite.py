@@ -102,18 +102,22 @@ class SqliteAuditStore(AuditStore):
     async def open(self) -> None:
         def connect() -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout_s,
-                isolation_level=None,  # explicit BEGIN/COMMIT below
-                check_same_thread=False,
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
-            self._db = db
             lock = self.path.with_name(f"{self.path.name}.lock")
             self._writers = os.fdopen(os.open(lock, os.O_RDWR | os.O_CREAT, 0o600), "rb")
+            # Taken for the set-up too: two workers starting at once on a new file would race
+            # to switch it to WAL, and SQLite refuses the loser at once ("database is locked")
+            # rather than making it wait.
+            with self._writer_turn():
+                db = sqlite3.connect(
+                    self.path,
+                    timeout=self._busy_timeout_s,
+                    isolation_level=None,  # explicit BEGIN/COMMIT below
+                    check_same_thread=False,
+                )
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.executescript(_SCHEMA)
+            self._db = db
 
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
 
