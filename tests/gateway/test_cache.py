@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio
@@ -177,3 +179,36 @@ async def test_an_unchanged_entry_is_the_same_object_and_a_changed_one_is_new(
     finally:
         if other is not cache:
             await other.aclose()
+
+
+async def test_redis_reads_started_together_go_in_one_round_trip(
+    redis_cache: CacheSettings,
+) -> None:
+    """A summary starts its searches at once; their cache reads share one MGET. Each still gets
+    its own entry, and a failing Redis is a miss for each of them."""
+    upstream_cache = UpstreamCache.open(Settings(cache=redis_cache))
+    mgets: list[int] = []
+    real = upstream_cache._backend._multi_get
+
+    async def counted(keys: list[str], encoding: str | None = "utf-8", _conn: object = None) -> Any:
+        mgets.append(len(keys))
+        return await real(keys, encoding=encoding, _conn=_conn)
+
+    upstream_cache._backend._multi_get = counted
+    try:
+        nins = [NIN, OTHER_NIN]
+        for nin in nins:
+            await _fill(upstream_cache, nin)
+        mgets.clear()
+        found = await asyncio.gather(
+            *(
+                upstream_cache.lookup("prescriptions", nin, kind, PARAMS)
+                for nin in nins
+                for kind in ("MedicationRequest", "MedicationDispense")
+            )
+        )
+        assert mgets == [8], "four lookups, two keys each (entry and generation), one MGET"
+        assert [lookup.entry is not None for lookup in found] == [True, False, True, False]
+        assert found[0].key != found[2].key
+    finally:
+        await upstream_cache.aclose()
