@@ -36,14 +36,13 @@ from graphql.pyutils import Undefined
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from gateway.shared_list import MISSING, SharedList
+from gateway.by_identity import MISSING, ByIdentity
+from gateway.shared_list import SharedList
 
 Complete = Callable[[Any], Any]
 
-_MAX_PLANS = 4096
-_PLANS: dict[tuple[int, ...], tuple[tuple[object, ...], Complete | None]] = {}
-"""Plans by the identity of their type and nodes; each entry holds those objects, so an id is not
-reused while its entry lives. ``None``: that selection has no plan."""
+_PLANS: ByIdentity[Complete | None] = ByIdentity(4096)
+"""Plans by their type and nodes. ``None``: that selection has no plan."""
 
 
 class NotPlain(Exception):
@@ -66,14 +65,11 @@ def _planned(
     make: Callable[[Any, tuple[FieldNode, ...]], Complete | None],
 ) -> Complete | None:
     owners: tuple[object, ...] = (output_type, *nodes)
-    key = tuple(map(id, owners))
-    kept = _PLANS.get(key)
-    if kept is not None and all(a is b for a, b in zip(kept[0], owners, strict=True)):
-        return kept[1]
+    kept = _PLANS.get(owners)
+    if kept is not MISSING:
+        return kept
     plan = make(output_type, nodes)
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[key] = (owners, plan)
+    _PLANS.put(owners, plan)
     return plan
 
 
@@ -186,10 +182,10 @@ def _list(item: Complete) -> Complete:
             return None
         if type(value) is SharedList:
             # The same list, completed by this same plan before: reuse it.
-            kept = value.kept(owner)
+            kept = value.completed.get(owner)
             if kept is MISSING:
                 kept = [item(each) for each in value]
-                value.keep(owner, kept)
+                value.completed.put(owner, kept)
             return kept
         if isinstance(value, str | bytes | dict):
             raise NotPlain

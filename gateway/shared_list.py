@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-Completed = dict[tuple[int, ...], tuple[tuple[object, ...], Any]]
-"""Completions by the identity of what selected them (nodes, or a plan); each entry holds those
-objects, so an id is never reused while its entry lives."""
+from gateway.by_identity import ByIdentity
 
 MAX_SELECTIONS = 8
 """Selections remembered per list: a few documents (a summary, a medication view) are the norm."""
@@ -26,24 +24,8 @@ class SharedList(list[Any]):
 
     def __init__(self, items: list[Any]) -> None:
         super().__init__(items)
-        self.completed: Completed = {}
-
-    def kept(self, owners: tuple[object, ...]) -> Any:
-        """What these owners completed this list to, or ``MISSING``."""
-        entry = self.completed.get(tuple(map(id, owners)))
-        if entry is not None and all(a is b for a, b in zip(entry[0], owners, strict=True)):
-            return entry[1]
-        return MISSING
-
-    def keep(self, owners: tuple[object, ...], completed: Any) -> None:
-        """Remember ``completed`` for these owners, forgetting the oldest beyond the bound."""
-        if len(self.completed) >= MAX_SELECTIONS:
-            self.completed.pop(next(iter(self.completed)))
-        self.completed[tuple(map(id, owners))] = (owners, completed)
-
-
-MISSING: Any = object()
-"""Nothing kept for that selection."""
+        # What the list completed to, by what selected it (its nodes, or a plan).
+        self.completed: ByIdentity[Any] = ByIdentity(MAX_SELECTIONS)
 
 
 def shared(value: Any) -> Any:

@@ -38,7 +38,8 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway import plans
-from gateway.shared_list import MISSING, SharedList
+from gateway.by_identity import MISSING
+from gateway.shared_list import SharedList
 
 _NOT_SHAREABLE: Any = object()
 """Kept in place of a completion whose selection has variables or directives."""
@@ -81,7 +82,7 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._complete_list(
                 return_type, field_details_list, info, path, result, position_context, nodes
             )
-        kept = result.kept(nodes)
+        kept = result.completed.get(nodes)
         if kept is not MISSING:
             if kept is not _NOT_SHAREABLE:
                 return kept
@@ -95,7 +96,7 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self.is_awaitable(completed) or len(self.collected_errors.errors) != errors_before:
             return completed  # not kept, and judged afresh next time
         plain = all(_plain(node, self.fragment_definitions) for node in nodes)
-        result.keep(nodes, completed if plain else _NOT_SHAREABLE)
+        result.completed.put(nodes, completed if plain else _NOT_SHAREABLE)
         return completed
 
     def _complete_list(  # noqa: PLR0917

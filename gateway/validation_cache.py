@@ -16,25 +16,23 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from gateway.by_identity import MISSING, ByIdentity
+
 
 class ValidationResults:
     """The validation errors of recent documents, for one schema; bounded, oldest out first."""
 
     def __init__(self, maxsize: int) -> None:
-        self._maxsize = maxsize
-        self._kept: dict[tuple[int, ...], tuple[tuple[object, ...], list[GraphQLError]]] = {}
+        self._kept: ByIdentity[list[GraphQLError]] = ByIdentity(maxsize)
 
     def validate(self, schema: Any, document: Any, rules: Sequence[Any]) -> list[GraphQLError]:
         """The errors of ``document`` under ``rules``, validated once while it is kept."""
         owners: tuple[object, ...] = (schema, document, *rules)
-        key = tuple(map(id, owners))
-        kept = self._kept.get(key)
-        if kept is not None and all(a is b for a, b in zip(kept[0], owners, strict=True)):
-            return kept[1]
+        kept = self._kept.get(owners)
+        if kept is not MISSING:
+            return kept
         errors = validate_document(schema, document, tuple(rules))
-        if len(self._kept) >= self._maxsize:
-            self._kept.pop(next(iter(self._kept)))
-        self._kept[key] = (owners, errors)
+        self._kept.put(owners, errors)
         return errors
 
 
