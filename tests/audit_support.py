@@ -26,7 +26,7 @@ import asyncpg
 import pytest
 
 from gateway.audit.events import AuditEvent, PrivacyAlert, StoredEvent
-from gateway.audit.postgres import PostgresAuditStore, numbered
+from gateway.audit.postgres import CHAIN_LOCK, PostgresAuditStore, numbered
 from gateway.audit.sqlite import SqliteAuditStore
 from gateway.audit.store import EVENT_COLUMNS, AuditStore
 
@@ -148,11 +148,26 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def drop_guards(self) -> None:
-        """What an attacker with DBA rights does first: disable the append-only triggers."""
+        """What an attacker with DBA rights does first: disable the append-only triggers (of
+        the events and of the privacy alerts)."""
+
+    @abc.abstractmethod
+    async def bypass_checks(self) -> None:
+        """What such an attacker does next: make the schema's CHECK constraints stop refusing
+        rows (SQLite: ``PRAGMA ignore_check_constraints`` on this connection; PostgreSQL: drop
+        them). Column types still hold on PostgreSQL."""
+
+    @abc.abstractmethod
+    def hold_chain_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold the lock every append waits for (a stuck backup, a slow disk) for the block."""
 
     @abc.abstractmethod
     def append_only_errors(self) -> tuple[type[BaseException], ...]:
         """The exception a guard raises on this backend."""
+
+    @abc.abstractmethod
+    def refused_row_errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions the schema raises for a row it refuses (a constraint, a type)."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -179,10 +194,27 @@ class SqliteBackend(Backend):
         self._db().execute(sql, params)
 
     async def drop_guards(self) -> None:
-        self._db().execute("DROP TRIGGER audit_events_no_update")
-        self._db().execute("DROP TRIGGER audit_events_no_delete")
+        for trigger in ("audit_events", "privacy_alerts"):
+            self._db().execute(f"DROP TRIGGER {trigger}_no_update")
+            self._db().execute(f"DROP TRIGGER {trigger}_no_delete")
+
+    async def bypass_checks(self) -> None:
+        self._db().execute("PRAGMA ignore_check_constraints = ON")
+
+    @contextlib.asynccontextmanager
+    async def hold_chain_lock(self) -> AsyncIterator[None]:
+        locker = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            locker.rollback()
+            locker.close()
 
     def append_only_errors(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.IntegrityError,)
+
+    def refused_row_errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.IntegrityError,)
 
     async def close(self) -> None:
@@ -215,14 +247,45 @@ class PostgresBackend(Backend):
 
     async def drop_guards(self) -> None:
         await self.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        await self.execute("ALTER TABLE privacy_alerts DISABLE TRIGGER USER")
+
+    async def bypass_checks(self) -> None:
+        await self.execute(_DROP_CHECKS)
+
+    @contextlib.asynccontextmanager
+    async def hold_chain_lock(self) -> AsyncIterator[None]:
+        locker = await asyncpg.connect(
+            self.dsn, timeout=5, server_settings={"search_path": self.schema}
+        )
+        try:
+            async with locker.transaction():
+                await locker.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
+                yield
+        finally:
+            await locker.close()
 
     def append_only_errors(self) -> tuple[type[BaseException], ...]:
         return (asyncpg.RaiseError,)
+
+    def refused_row_errors(self) -> tuple[type[BaseException], ...]:
+        return (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
     async def close(self) -> None:
         if self._raw is not None:
             await self._raw.close()
             self._raw = None
+
+
+_DROP_CHECKS = """
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT conrelid::regclass AS tab, conname FROM pg_constraint
+             WHERE contype = 'c' AND connamespace = current_schema()::regnamespace LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.tab, c.conname);
+    END LOOP;
+END $$
+"""
 
 
 @dataclass

@@ -3,6 +3,9 @@
 Each record carries the SHA-256 of its predecessor (``prev_hash``) and its own hash over its
 content and that link. Editing a record breaks its own hash; deleting, inserting or reordering
 records breaks a link. ``gateway/audit/verify.py`` walks the chain and names the first break.
+
+Privacy alerts are records of the same chain: a batch's alerts follow its events, numbered from
+the same sequence, so deleting or rewriting an alert breaks the chain as an event would.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import datetime as dt
 import hashlib
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 from enum import Enum
+from typing import get_type_hints
 
 import orjson
 
@@ -48,6 +52,9 @@ class Outcome(Enum):
     ATTEMPTED = "ATTEMPTED"
     """A change, logged durably before it was sent to the registry; the same access holds its
     outcome, unless the gateway failed before it knew."""
+    NOT_DELIVERED = "NOT_DELIVERED"
+    """The event of the same access, field and time was committed after its request had
+    stopped waiting and answered ``AUDIT_UNAVAILABLE``: nothing it records left the gateway."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +121,27 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def chain(last_seq: int, last_hash: str, events: list[AuditEvent]) -> list[StoredEvent]:
-    """Link ``events`` after the record (``last_seq``, ``last_hash``)."""
+def chain(
+    last_seq: int,
+    last_hash: str,
+    events: Sequence[AuditEvent],
+    alerts: Sequence[PrivacyAlert] = (),
+) -> tuple[list[StoredEvent], list[ChainedAlert]]:
+    """Link ``events`` and then ``alerts`` after the record (``last_seq``, ``last_hash``)."""
     stored = []
-    prev = last_hash
-    for offset, event in enumerate(events, start=1):
-        seq = last_seq + offset
+    prev, seq = last_hash, last_seq
+    for event in events:
+        seq += 1
         digest = event_hash(event, prev)
         stored.append(StoredEvent(seq, event, prev, digest))
         prev = digest
-    return stored
+    chained = []
+    for alert in alerts:
+        seq += 1
+        digest = alert_hash(alert, prev)
+        chained.append(ChainedAlert(seq, alert, prev, digest))
+        prev = digest
+    return stored, chained
 
 
 def now_iso() -> str:
@@ -133,15 +151,23 @@ def now_iso() -> str:
 
 
 def event_from_row(values: Sequence[object]) -> AuditEvent:
-    """An event from its stored column values (SQLite's 0/1 read back as booleans)."""
+    """An event from its stored column values. SQLite's 0 and 1 in a boolean column are read
+    back as booleans; any other value is kept as it is, so that ``wrong_types`` and the hash
+    see what is really stored (``bool('yes')`` would hash as ``True``)."""
     normalised = [
-        bool(value) if name in _BOOLEAN else value
+        _boolean(value) if name in _BOOLEAN else value
         for name, value in zip(COLUMNS, values, strict=True)
     ]
     return AuditEvent(*normalised)  # type: ignore[arg-type]
 
 
 _BOOLEAN = frozenset({"emergency", "restricted_opened", "from_cache"})
+
+
+def _boolean(value: object) -> object:
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +184,55 @@ class PrivacyAlert:
     purpose: str | None
     basis: str | None
     text: str
+
+
+ALERT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(PrivacyAlert))
+"""The alert's columns, in the order they are hashed and stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedAlert:
+    """A privacy alert as the store holds it: its place in the chain, its link and its hash."""
+
+    seq: int
+    alert: PrivacyAlert
+    prev_hash: str
+    hash: str
+
+
+_ALERT_TAG = "privacy-alert"
+
+
+def alert_hash(alert: PrivacyAlert, prev_hash: str) -> str:
+    """The chain hash of ``alert`` stored after a record whose hash is ``prev_hash``: the link,
+    a tag and the values in column order (the tag and the length tell it from an event)."""
+    canonical = orjson.dumps([prev_hash, _ALERT_TAG, *astuple(alert)])
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _expected_types(cls: type) -> dict[str, tuple[type, ...]]:
+    hints = get_type_hints(cls)
+    expected: dict[str, tuple[type, ...]] = {}
+    for name, hint in hints.items():
+        args = getattr(hint, "__args__", None)
+        expected[name] = tuple(args) if args else (hint,)
+    return expected
+
+
+EVENT_TYPES = _expected_types(AuditEvent)
+"""Each event column's allowed Python types (``NoneType`` where it may be empty)."""
+ALERT_TYPES = _expected_types(PrivacyAlert)
+"""Each alert column's allowed Python types."""
+
+
+def wrong_types(content: AuditEvent | PrivacyAlert) -> list[str]:
+    """The columns of an event or alert whose stored value is not of the declared type (an
+    integer in a boolean column, bytes for text, text for a number): a stored value of another
+    type is an edit, even where it would hash the same."""
+    expected = EVENT_TYPES if isinstance(content, AuditEvent) else ALERT_TYPES
+    return [
+        name
+        for name, allowed in expected.items()
+        # ``type() in``, not isinstance: ``True`` is an int and must not pass for one.
+        if type(getattr(content, name)) not in allowed
+    ]

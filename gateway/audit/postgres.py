@@ -3,7 +3,8 @@
 Each append takes a transaction-scoped advisory lock before it reads the chain head, so writers
 in any number of processes append one after another and the chain stays one line. Triggers
 refuse UPDATE, DELETE and TRUNCATE for every role, table owner included, and the tables' UPDATE,
-DELETE and TRUNCATE privileges are revoked from PUBLIC.
+DELETE and TRUNCATE privileges are revoked from PUBLIC. The tables and their constraints are in
+``postgres_schema``.
 """
 
 from __future__ import annotations
@@ -15,57 +16,33 @@ from typing import Any
 
 import asyncpg
 
+from gateway.audit import postgres_schema
 from gateway.audit.events import (
     GENESIS,
     AuditEvent,
+    ChainedAlert,
     PrivacyAlert,
     StoredEvent,
     chain,
     column_values,
 )
-from gateway.audit.events import event_from_row as _event
 from gateway.audit.store import (
-    ALERT_COLUMNS,
+    ALERTS_PAGE_SQL,
     EVENT_COLUMNS,
+    STORED_ALERT_COLUMNS,
     AuditStore,
     AuditUnavailable,
     LogQuery,
     StoredAlert,
+    access_events_sql,
     log_query_sql,
+    scan_sql,
+    stored_alert,
+    stored_event,
 )
 
 # Any constant shared by every writer of this log; it names the chain head's lock.
-_CHAIN_LOCK = 0x5355_4D4D_4152_59  # "SUMMARY"
-_TYPES = {
-    "seq": "BIGINT PRIMARY KEY",
-    "emergency": "BOOLEAN NOT NULL",
-    "restricted_opened": "BOOLEAN NOT NULL",
-    "from_cache": "BOOLEAN NOT NULL",
-    "stale_age_ms": "BIGINT",
-}
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS audit_events (
-    {", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in EVENT_COLUMNS)}
-);
-CREATE INDEX IF NOT EXISTS audit_events_patient ON audit_events (patient, seq);
-CREATE TABLE IF NOT EXISTS privacy_alerts (
-    id BIGSERIAL PRIMARY KEY,
-    {", ".join(f"{c} TEXT" for c in ALERT_COLUMNS)}
-);
-CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the access log is append-only (% on %)', TG_OP, TG_TABLE_NAME;
-END $$;
-CREATE OR REPLACE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
-    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
-CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-CREATE OR REPLACE TRIGGER privacy_alerts_append_only BEFORE UPDATE OR DELETE ON privacy_alerts
-    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
-CREATE OR REPLACE TRIGGER privacy_alerts_no_truncate BEFORE TRUNCATE ON privacy_alerts
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, privacy_alerts FROM PUBLIC;
-"""
+CHAIN_LOCK = 0x5355_4D4D_4152_59  # "SUMMARY"
 
 
 def numbered(sql: str) -> str:
@@ -84,16 +61,15 @@ _INSERT_EVENT = numbered(
     f"INSERT INTO audit_events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
+_CHAINED_ALERT_COLUMNS = STORED_ALERT_COLUMNS[1:]  # the id is the table's to give
 _INSERT_ALERT = numbered(
-    f"INSERT INTO privacy_alerts ({', '.join(ALERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in ALERT_COLUMNS)})"
+    f"INSERT INTO privacy_alerts ({', '.join(_CHAINED_ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _CHAINED_ALERT_COLUMNS)})"
 )
-_SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events"
-
-
-def _stored(row: asyncpg.Record) -> StoredEvent:
-    values = tuple(row.values())
-    return StoredEvent(int(values[0]), _event(values[1:-2]), str(values[-2]), str(values[-1]))
+_HEAD = (
+    "(SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) UNION ALL "
+    "(SELECT seq, hash FROM privacy_alerts ORDER BY seq DESC LIMIT 1) ORDER BY seq DESC LIMIT 1"
+)
 
 
 class PostgresAuditStore(AuditStore):
@@ -123,9 +99,12 @@ class PostgresAuditStore(AuditStore):
             # Two instances starting at once must not race on CREATE … IF NOT EXISTS (the schema
             # included: concurrent CREATE SCHEMA IF NOT EXISTS fails on a unique violation).
             async with self._pool.acquire() as db, db.transaction():
-                await db.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+                await db.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
                 await db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                await db.execute(_SCHEMA)
+                await postgres_schema.prepare(db)
+        except AuditUnavailable:
+            await self.close()
+            raise
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             await self.close()
             raise AuditUnavailable(f"the access log database is unreachable ({exc})") from exc
@@ -138,18 +117,19 @@ class PostgresAuditStore(AuditStore):
     async def append(self, events: Sequence[AuditEvent], alerts: Sequence[PrivacyAlert]) -> None:
         try:
             async with self._ready().acquire() as db, db.transaction():
-                await db.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
-                head = await db.fetchrow(
-                    "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-                )
+                await db.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
+                head = await db.fetchrow(_HEAD)
                 last_seq, last_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-                stored = chain(last_seq, last_hash, list(events))
+                stored, chained = chain(last_seq, last_hash, events, alerts)
                 await db.executemany(
                     _INSERT_EVENT,
                     [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
                 )
-                if alerts:
-                    await db.executemany(_INSERT_ALERT, [astuple(alert) for alert in alerts])
+                if chained:
+                    await db.executemany(
+                        _INSERT_ALERT,
+                        [(c.seq, *astuple(c.alert), c.prev_hash, c.hash) for c in chained],
+                    )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise AuditUnavailable(f"access log write failed ({type(exc).__name__})") from exc
 
@@ -160,33 +140,31 @@ class PostgresAuditStore(AuditStore):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise AuditUnavailable(f"access log read failed ({type(exc).__name__})") from exc
 
-    async def scan(self, after_seq: int, limit: int) -> list[StoredEvent]:
-        rows = await self._fetch(
-            f"{_SELECT_EVENTS} WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit
-        )
-        return [_stored(row) for row in rows]
+    async def scan(self, after_seq: int | None, limit: int) -> list[StoredEvent]:
+        sql = numbered(scan_sql("audit_events", EVENT_COLUMNS, after_seq))
+        params = (limit,) if after_seq is None else (after_seq, limit)
+        return [stored_event(tuple(row.values())) for row in await self._fetch(sql, *params)]
+
+    async def scan_alerts(self, after_seq: int | None, limit: int) -> list[ChainedAlert]:
+        sql = numbered(scan_sql("privacy_alerts", STORED_ALERT_COLUMNS, after_seq))
+        params = (limit,) if after_seq is None else (after_seq, limit)
+        rows = await self._fetch(sql, *params)
+        return [stored_alert(tuple(row.values())).chained for row in rows]
 
     async def accesses(self, query: LogQuery) -> list[list[StoredEvent]]:
         sql, params = log_query_sql(query)
+        events_sql = numbered(access_events_sql(query))
         groups = await self._fetch(numbered(sql), *params)
         result = []
         for group in groups:
-            rows = await self._fetch(
-                f"{_SELECT_EVENTS} WHERE access_id = $1 AND patient = $2 ORDER BY seq",
-                group["access_id"],
-                query.patient,
-            )
-            result.append([_stored(row) for row in rows])
+            rows = await self._fetch(events_sql, group["access_id"], query.patient)
+            result.append([stored_event(tuple(row.values())) for row in rows])
         return result
 
     async def alerts(self, first: int, before_id: int | None) -> list[StoredAlert]:
-        rows = await self._fetch(
-            f"SELECT id, {', '.join(ALERT_COLUMNS)} FROM privacy_alerts WHERE id < $1 "
-            "ORDER BY id DESC LIMIT $2",
-            before_id if before_id is not None else 2**62,
-            first,
-        )
-        return [StoredAlert(int(row[0]), PrivacyAlert(*tuple(row.values())[1:])) for row in rows]
+        before = before_id if before_id is not None else 2**62
+        rows = await self._fetch(numbered(ALERTS_PAGE_SQL), before, first)
+        return [stored_alert(tuple(row.values())) for row in rows]
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")

@@ -2,7 +2,8 @@
 
 All database work runs on one dedicated thread with one connection, so the event loop never
 blocks on disk. The journal is WAL with ``synchronous=FULL``: a commit returns only once it is
-on disk. Triggers refuse UPDATE and DELETE on the log, for every connection.
+on disk. Triggers refuse UPDATE and DELETE on the log, for every connection; the tables and
+their CHECK constraints are in ``sqlite_schema``.
 """
 
 from __future__ import annotations
@@ -18,62 +19,48 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+from gateway.audit import sqlite_schema
 from gateway.audit.events import (
     GENESIS,
     AuditEvent,
+    ChainedAlert,
     PrivacyAlert,
     StoredEvent,
     chain,
     column_values,
 )
-from gateway.audit.events import event_from_row as _event
 from gateway.audit.store import (
-    ALERT_COLUMNS,
+    ALERTS_PAGE_SQL,
     EVENT_COLUMNS,
+    STORED_ALERT_COLUMNS,
     AuditStore,
     AuditUnavailable,
     LogQuery,
     StoredAlert,
+    access_events_sql,
     log_query_sql,
+    scan_sql,
+    stored_alert,
+    stored_event,
 )
 
 T = TypeVar("T")
-
-_INTEGER = frozenset({"emergency", "restricted_opened", "from_cache", "stale_age_ms"})
-_COLUMN_DEFS = ", ".join(f"{c} {'INTEGER' if c in _INTEGER else 'TEXT'}" for c in EVENT_COLUMNS[1:])
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS audit_events (
-    seq INTEGER PRIMARY KEY,
-    {_COLUMN_DEFS}
-);
-CREATE INDEX IF NOT EXISTS audit_events_patient ON audit_events (patient, seq);
-CREATE TABLE IF NOT EXISTS privacy_alerts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    {", ".join(f"{c} TEXT" for c in ALERT_COLUMNS)}
-);
-CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS privacy_alerts_no_update BEFORE UPDATE ON privacy_alerts
-BEGIN SELECT RAISE(ABORT, 'privacy alerts are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS privacy_alerts_no_delete BEFORE DELETE ON privacy_alerts
-BEGIN SELECT RAISE(ABORT, 'privacy alerts are append-only'); END;
-"""
 
 _INSERT_EVENT = (
     f"INSERT INTO audit_events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 )
+_CHAINED_ALERT_COLUMNS = STORED_ALERT_COLUMNS[1:]  # the id is the table's to give
 _INSERT_ALERT = (
-    f"INSERT INTO privacy_alerts ({', '.join(ALERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in ALERT_COLUMNS)})"
+    f"INSERT INTO privacy_alerts ({', '.join(_CHAINED_ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _CHAINED_ALERT_COLUMNS)})"
 )
-_SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events"
-
-
-def _stored(row: Sequence[object]) -> StoredEvent:
-    return StoredEvent(int(str(row[0])), _event(row[1:-2]), str(row[-2]), str(row[-1]))
+_HEAD = (
+    "SELECT seq, hash FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events) "
+    "UNION ALL "
+    "SELECT seq, hash FROM privacy_alerts WHERE seq = (SELECT MAX(seq) FROM privacy_alerts) "
+    "ORDER BY seq DESC LIMIT 1"
+)
 
 
 class SqliteAuditStore(AuditStore):
@@ -104,22 +91,34 @@ class SqliteAuditStore(AuditStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             lock = self.path.with_name(f"{self.path.name}.lock")
             self._writers = os.fdopen(os.open(lock, os.O_RDWR | os.O_CREAT, 0o600), "rb")
-            # Taken for the set-up too: two workers starting at once on a new file would race
-            # to switch it to WAL, and SQLite refuses the loser at once ("database is locked")
-            # rather than making it wait.
-            with self._writer_turn():
-                db = sqlite3.connect(
-                    self.path,
-                    timeout=self._busy_timeout_s,
-                    isolation_level=None,  # explicit BEGIN/COMMIT below
-                    check_same_thread=False,
-                )
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=FULL")
-                db.executescript(_SCHEMA)
-            self._db = db
+            try:
+                self._db = self._connect()
+            except BaseException:
+                self._writers.close()
+                self._writers = None
+                raise
 
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        # The writers' lock is taken for the set-up too: two workers starting at once on a new
+        # file would race to switch it to WAL, and SQLite refuses the loser at once ("database
+        # is locked") rather than making it wait; and one of them migrates an old file alone.
+        with self._writer_turn():
+            db = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,  # explicit BEGIN/COMMIT below
+                check_same_thread=False,
+            )
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                sqlite_schema.prepare(db)
+            except BaseException:
+                db.close()
+                raise
+        return db
 
     async def close(self) -> None:
         def disconnect() -> None:
@@ -143,15 +142,17 @@ class SqliteAuditStore(AuditStore):
                 # IMMEDIATE takes the write lock before reading the head: no other writer, in
                 # this process or another, can link to the same head.
                 db.execute("BEGIN IMMEDIATE")
-                head = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-                last = head.fetchone()
+                last = db.execute(_HEAD).fetchone()
                 last_seq, last_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-                stored = chain(last_seq, last_hash, list(events))
+                stored, chained = chain(last_seq, last_hash, events, alerts)
                 db.executemany(
                     _INSERT_EVENT,
                     [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
                 )
-                db.executemany(_INSERT_ALERT, [astuple(alert) for alert in alerts])
+                db.executemany(
+                    _INSERT_ALERT,
+                    [(c.seq, *astuple(c.alert), c.prev_hash, c.hash) for c in chained],
+                )
                 db.execute("COMMIT")
 
         await self._run(write)
@@ -166,39 +167,42 @@ class SqliteAuditStore(AuditStore):
         finally:
             fcntl.flock(self._writers.fileno(), fcntl.LOCK_UN)
 
-    async def scan(self, after_seq: int, limit: int) -> list[StoredEvent]:
+    async def scan(self, after_seq: int | None, limit: int) -> list[StoredEvent]:
+        sql = scan_sql("audit_events", EVENT_COLUMNS, after_seq)
+        params = (limit,) if after_seq is None else (after_seq, limit)
+
         def read(db: sqlite3.Connection) -> list[StoredEvent]:
-            rows = db.execute(
-                f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
-            )
-            return [_stored(row) for row in rows]
+            return [stored_event(row) for row in db.execute(sql, params)]
+
+        return await self._run(read)
+
+    async def scan_alerts(self, after_seq: int | None, limit: int) -> list[ChainedAlert]:
+        sql = scan_sql("privacy_alerts", STORED_ALERT_COLUMNS, after_seq)
+        params = (limit,) if after_seq is None else (after_seq, limit)
+
+        def read(db: sqlite3.Connection) -> list[ChainedAlert]:
+            return [stored_alert(row).chained for row in db.execute(sql, params)]
 
         return await self._run(read)
 
     async def accesses(self, query: LogQuery) -> list[list[StoredEvent]]:
         sql, params = log_query_sql(query)
+        events_sql = access_events_sql(query)
 
         def read(db: sqlite3.Connection) -> list[list[StoredEvent]]:
             groups = db.execute(sql, params).fetchall()
-            result = []
-            for access_id, _last in groups:
-                rows = db.execute(
-                    f"{_SELECT_EVENTS} WHERE access_id = ? AND patient = ? ORDER BY seq",
-                    (access_id, query.patient),
-                )
-                result.append([_stored(row) for row in rows])
-            return result
+            return [
+                [stored_event(row) for row in db.execute(events_sql, (access_id, query.patient))]
+                for access_id, _last in groups
+            ]
 
         return await self._run(read)
 
     async def alerts(self, first: int, before_id: int | None) -> list[StoredAlert]:
+        before = before_id if before_id is not None else 2**62
+
         def read(db: sqlite3.Connection) -> list[StoredAlert]:
-            rows = db.execute(
-                f"SELECT id, {', '.join(ALERT_COLUMNS)} FROM privacy_alerts WHERE id < ? "
-                "ORDER BY id DESC LIMIT ?",
-                (before_id if before_id is not None else 2**62, first),
-            )
-            return [StoredAlert(int(row[0]), PrivacyAlert(*row[1:])) for row in rows]
+            return [stored_alert(row) for row in db.execute(ALERTS_PAGE_SQL, (before, first))]
 
         return await self._run(read)
 
