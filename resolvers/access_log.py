@@ -4,6 +4,10 @@ A patient sees who looked (name, organisation), when, on what basis, which secti
 it was an emergency, as in the national citizen portal; a privacy officer also sees the HPR
 number, client system, request id, BTG reason and each field's outcome, and can filter. Reading
 a log is itself logged.
+
+An access whose answer never left (it was committed after its request had answered
+``AUDIT_UNAVAILABLE``, and is marked ``NOT_DELIVERED``) is not in the patient's view; a privacy
+officer sees it with its marks, and it counts as neither granted nor changed.
 """
 
 from __future__ import annotations
@@ -36,7 +40,12 @@ _LOOKUP = "patient"
 
 
 # Registered in place: the fields below are annotated with the Python enums themselves.
-strawberry.enum(Outcome, name="AccessOutcome", description="Granted, denied or failed.")
+strawberry.enum(
+    Outcome,
+    name="AccessOutcome",
+    description="Granted, denied or failed; ATTEMPTED a change sent to the registry; "
+    "NOT_DELIVERED marks the same field's event, whose answer never left the gateway.",
+)
 strawberry.enum(
     PurposeOfUse,
     name="PurposeOfUse",
@@ -180,10 +189,21 @@ def _changed(events: list[AuditEvent]) -> bool:
     )
 
 
+def _delivered(events: list[AuditEvent]) -> list[AuditEvent]:
+    """The events whose data left the gateway: neither a NOT_DELIVERED mark nor marked by one
+    (the store leaves both out of the patient's view already)."""
+    undelivered = Outcome.NOT_DELIVERED.value
+    marked = {(e.patient, e.field, e.at) for e in events if e.outcome == undelivered}
+    return [
+        e for e in events if e.outcome != undelivered and (e.patient, e.field, e.at) not in marked
+    ]
+
+
 def _entry(events: list[StoredEvent], full: bool, cursor: int) -> AccessLogEntry:
     head = events[0].event
     fields = [stored.event for stored in events]
-    shown = [_shown_field(e.field, full) for e in fields if e.field != _LOOKUP]
+    delivered = _delivered(fields)
+    shown = [_shown_field(e.field, full) for e in delivered if e.field != _LOOKUP]
     return AccessLogEntry(
         cursor=str(cursor),
         at=_instant(head.at),
@@ -195,12 +215,12 @@ def _entry(events: list[StoredEvent], full: bool, cursor: int) -> AccessLogEntry
         purpose=PurposeOfUse(head.purpose) if head.purpose else None,
         basis=AccessBasis(head.basis) if head.basis else None,
         emergency=head.emergency,
-        restricted_opened=any(e.restricted_opened for e in fields),
+        restricted_opened=any(e.restricted_opened for e in delivered),
         sections=list(dict.fromkeys(shown)),
-        granted=any(e.outcome == Outcome.GRANTED.value and e.field != _LOOKUP for e in fields),
-        changed=_changed(fields),
+        granted=any(e.outcome == Outcome.GRANTED.value and e.field != _LOOKUP for e in delivered),
+        changed=_changed(delivered),
         protection_lifted=any(
-            e.code in LIFTED_CODES and e.outcome == Outcome.GRANTED.value for e in fields
+            e.code in LIFTED_CODES and e.outcome == Outcome.GRANTED.value for e in delivered
         ),
         hpr_number=head.actor_hpr if full else None,
         client_name=head.client_name if full else None,
@@ -265,6 +285,7 @@ class AccessLogQuery:
             since=_iso(since),
             until=_iso(until),
             emergency_only=emergency_only,
+            delivered_only=not full,
         )
         try:
             groups = await ctx.audit_writer.store.accesses(query)

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import operator
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from enum import Enum
 from typing import get_type_hints
 
@@ -142,6 +142,12 @@ def chain(
         chained.append(ChainedAlert(seq, alert, prev, digest))
         prev = digest
     return stored, chained
+
+
+def not_delivered(event: AuditEvent) -> AuditEvent:
+    """The mark saying that ``event`` was committed but its request answered without it: the
+    same access, patient, field and time, outcome ``NOT_DELIVERED``."""
+    return replace(event, outcome=Outcome.NOT_DELIVERED.value, code=None)
 
 
 def now_iso() -> str:

@@ -9,12 +9,14 @@ DELETE and TRUNCATE privileges are revoked from PUBLIC. The tables and their con
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import astuple
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from gateway.audit import postgres_schema
 from gateway.audit.events import (
@@ -30,6 +32,7 @@ from gateway.audit.store import (
     ALERTS_PAGE_SQL,
     EVENT_COLUMNS,
     STORED_ALERT_COLUMNS,
+    AuditInDoubt,
     AuditStore,
     AuditUnavailable,
     LogQuery,
@@ -40,6 +43,10 @@ from gateway.audit.store import (
     stored_alert,
     stored_event,
 )
+
+_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+_LOST = (OSError, asyncpg.InterfaceError, TimeoutError)
+"""The connection failed (rather than the server refusing): the outcome is unknown."""
 
 # Any constant shared by every writer of this log; it names the chain head's lock.
 CHAIN_LOCK = 0x5355_4D4D_4152_59  # "SUMMARY"
@@ -116,22 +123,44 @@ class PostgresAuditStore(AuditStore):
 
     async def append(self, events: Sequence[AuditEvent], alerts: Sequence[PrivacyAlert]) -> None:
         try:
-            async with self._ready().acquire() as db, db.transaction():
-                await db.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
-                head = await db.fetchrow(_HEAD)
-                last_seq, last_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-                stored, chained = chain(last_seq, last_hash, events, alerts)
-                await db.executemany(
-                    _INSERT_EVENT,
-                    [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
-                )
-                if chained:
-                    await db.executemany(
-                        _INSERT_ALERT,
-                        [(c.seq, *astuple(c.alert), c.prev_hash, c.hash) for c in chained],
-                    )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            async with self._ready().acquire() as db:
+                transaction = db.transaction()
+                await transaction.start()
+                try:
+                    await self._insert(db, events, alerts)
+                except BaseException:
+                    with contextlib.suppress(*_ERRORS):
+                        await transaction.rollback()
+                    raise
+                try:
+                    await transaction.commit()
+                except _LOST as exc:
+                    # The COMMIT was sent and no answer came: it may have been applied.
+                    raise AuditInDoubt(
+                        f"access log commit unconfirmed ({type(exc).__name__})"
+                    ) from exc
+        except _ERRORS as exc:
             raise AuditUnavailable(f"access log write failed ({type(exc).__name__})") from exc
+
+    @staticmethod
+    async def _insert(
+        db: PoolConnectionProxy[asyncpg.Record],
+        events: Sequence[AuditEvent],
+        alerts: Sequence[PrivacyAlert],
+    ) -> None:
+        await db.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
+        head = await db.fetchrow(_HEAD)
+        last_seq, last_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+        stored, chained = chain(last_seq, last_hash, events, alerts)
+        await db.executemany(
+            _INSERT_EVENT,
+            [(s.seq, *column_values(s.event), s.prev_hash, s.hash) for s in stored],
+        )
+        if chained:
+            await db.executemany(
+                _INSERT_ALERT,
+                [(c.seq, *astuple(c.alert), c.prev_hash, c.hash) for c in chained],
+            )
 
     async def _fetch(self, sql: str, *params: Any) -> list[asyncpg.Record]:
         try:

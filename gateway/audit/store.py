@@ -38,6 +38,11 @@ class AuditUnavailable(Exception):
     """The store could not make events durable; the request must fail closed."""
 
 
+class AuditInDoubt(AuditUnavailable):
+    """The commit was sent and its answer lost: the events may be durable or not. The request
+    fails closed all the same, and the writer marks the events ``NOT_DELIVERED``."""
+
+
 @dataclass(frozen=True, slots=True)
 class LogQuery:
     """A page of one patient's access log, newest first, with a privacy officer's filters."""

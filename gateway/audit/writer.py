@@ -5,6 +5,20 @@ Each request hands its events to ``AuditWriter.commit`` and waits. One task writ
 request waiting at that moment (whole requests only, up to ``max_batch`` events), appends them in
 one transaction, then wakes each of those requests with success or failure. While one commit
 runs, the next batch gathers, so under load each commit carries many requests.
+
+A request waits ``timeout_s`` at most, then answers ``AUDIT_UNAVAILABLE`` with no data. Its
+events must then never read as a delivered access:
+
+- still queued: they are withdrawn, never written (the usual case: the requests behind a stuck
+  commit);
+- already on their way in a commit that then succeeds (or whose outcome the store could not
+  know, ``AuditInDoubt``): a ``NOT_DELIVERED`` mark for each event follows at once, in a commit
+  of its own; the patient's view of the log leaves both out. A mark that cannot be written is
+  retried with the next commit, and at shutdown.
+
+Why marks, and not holding the answer until the commit's outcome is known: the store's own
+timeouts are several times the request's, and a request must fail closed in its own time. Why
+not marks for everything: withdrawing a queued request is exact and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gateway.audit.events import AuditEvent, PrivacyAlert
-from gateway.audit.store import AuditStore, AuditUnavailable
+from gateway.audit.events import AuditEvent, PrivacyAlert, not_delivered
+from gateway.audit.store import AuditInDoubt, AuditStore, AuditUnavailable
 
 if TYPE_CHECKING:
     from gateway.metrics import AuditMetrics
@@ -31,6 +45,11 @@ class _Pending:
     events: Sequence[AuditEvent]
     alerts: Sequence[PrivacyAlert]
     done: asyncio.Future[None]
+    given_up: bool = False  # the request answered without these events being durable
+
+
+def _committed(done: asyncio.Future[None]) -> bool:
+    return done.done() and not done.cancelled() and done.exception() is None
 
 
 class AuditWriter:
@@ -42,6 +61,7 @@ class AuditWriter:
         self._timeout_s = timeout_s
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._owed: list[AuditEvent] = []  # NOT_DELIVERED marks not yet written
         self.commits = 0  # how many transactions were written (group commit shows as fewer)
         self.metrics: AuditMetrics | None = None  # set by the app when it serves metrics
 
@@ -60,6 +80,8 @@ class AuditWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._owed:
+            await self._mark([])
 
     @property
     def running(self) -> bool:
@@ -73,11 +95,19 @@ class AuditWriter:
         if self._task is None or self._task.done():
             raise AuditUnavailable("the access-log writer is not running")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(events, alerts, done))
+        pending = _Pending(events, alerts, done)
+        self._queue.put_nowait(pending)
         try:
             await asyncio.wait_for(asyncio.shield(done), self._timeout_s)
         except TimeoutError as exc:
+            if _committed(done):
+                return  # made durable at the last moment: the answer may leave
+            pending.given_up = True
             raise AuditUnavailable("the access log did not confirm the write in time") from exc
+        except asyncio.CancelledError:
+            if not _committed(done):
+                pending.given_up = True  # the request is gone: no answer leaves
+            raise
 
     async def _run(self) -> None:
         while True:
@@ -94,14 +124,27 @@ class AuditWriter:
                     self._queue.task_done()
 
     async def _write(self, batch: list[_Pending]) -> None:
-        events = [event for pending in batch for event in pending.events]
-        alerts = [alert for pending in batch for alert in pending.alerts]
+        live = [pending for pending in batch if not pending.given_up]
+        if len(live) < len(batch):
+            log.warning(
+                "withdrew %d queued access-log commits whose requests had answered without them",
+                len(batch) - len(live),
+            )
+        if not live:
+            return
+        events = [event for pending in live for event in pending.events]
+        alerts = [alert for pending in live for alert in pending.alerts]
         started = time.perf_counter()
+        in_doubt = False
         try:
             await self.store.append(events, alerts)
+        except AuditInDoubt as exc:
+            log.error("access log write of %d events may have failed: %s", len(events), exc)
+            failure: BaseException | None = exc
+            in_doubt = True
         except AuditUnavailable as exc:
             log.error("access log write of %d events failed: %s", len(events), exc)
-            failure: BaseException | None = exc
+            failure = exc
         except Exception as exc:
             log.exception("access log write of %d events failed", len(events))
             failure = AuditUnavailable(f"access log write failed ({type(exc).__name__})")
@@ -110,10 +153,25 @@ class AuditWriter:
             self.commits += 1
         if self.metrics is not None:
             self.metrics.committed(len(events), time.perf_counter() - started, failure is None)
-        for pending in batch:
-            if pending.done.done():
+        for pending in live:
+            if pending.done.done() or pending.given_up:  # nobody waits for it any more
                 continue
             if failure is None:
                 pending.done.set_result(None)
             else:
                 pending.done.set_exception(failure)
+        # Written (or perhaps written) for requests that answered AUDIT_UNAVAILABLE meanwhile.
+        late = live if in_doubt else [pending for pending in live if pending.given_up]
+        if late or (self._owed and failure is None):
+            await self._mark([event for pending in late for event in pending.events])
+
+    async def _mark(self, events: list[AuditEvent]) -> None:
+        """Write a NOT_DELIVERED mark for each of ``events`` and any still owed."""
+        marks = [*self._owed, *(not_delivered(event) for event in events)]
+        try:
+            await self.store.append(marks, [])
+        except Exception as exc:
+            log.error("%d NOT_DELIVERED marks could not be written yet (%s)", len(marks), exc)
+            self._owed = marks
+        else:
+            self._owed = []
