@@ -66,19 +66,21 @@ TABLES = [
     {_ALERT_DEFS},
     {_HASHES}
 )""",
-    *(
-        f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table}"
-        f" BEGIN SELECT RAISE(ABORT, '{what} append-only'); END"
-        for table, what in (
-            ("audit_events", "the access log is"),
-            ("privacy_alerts", "privacy alerts are"),
-        )
-        for op in ("update", "delete")
-    ),
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 ]
 
-_V1_GUARDS = [
+GUARDS = [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table}"
+    f" BEGIN SELECT RAISE(ABORT, '{what} append-only'); END"
+    for table, what in (
+        ("audit_events", "the access log is"),
+        ("privacy_alerts", "privacy alerts are"),
+    )
+    for op in ("update", "delete")
+]
+"""The append-only triggers, put back on every open if someone dropped them."""
+
+_SET_V1_ASIDE = [
     "DROP TRIGGER IF EXISTS audit_events_no_update",
     "DROP TRIGGER IF EXISTS audit_events_no_delete",
     "DROP TRIGGER IF EXISTS privacy_alerts_no_update",
@@ -94,6 +96,8 @@ def prepare(db: sqlite3.Connection) -> None:
     The caller holds the writers' lock."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version == SCHEMA_VERSION:
+        for statement in GUARDS:
+            db.execute(statement)
         return
     exists = db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'"
@@ -107,7 +111,7 @@ def prepare(db: sqlite3.Connection) -> None:
         if exists:
             _migrate_from_v1(db)
         else:
-            for statement in TABLES:
+            for statement in [*TABLES, *GUARDS]:
                 db.execute(statement)
         db.execute("COMMIT")
     except (sqlite3.Error, TypeError, ValueError) as exc:
@@ -121,7 +125,7 @@ def prepare(db: sqlite3.Connection) -> None:
 
 
 def _migrate_from_v1(db: sqlite3.Connection) -> None:
-    for statement in [*_V1_GUARDS, *TABLES]:
+    for statement in [*_SET_V1_ASIDE, *TABLES, *GUARDS]:
         db.execute(statement)
     columns = ", ".join(EVENT_COLUMNS)
     db.execute(

@@ -13,16 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit.events import StoredEvent
+from gateway.audit.events import GENESIS, StoredEvent, event_hash
 from gateway.audit.postgres import PostgresAuditStore
 from gateway.audit.sqlite import SqliteAuditStore
 from tests.audit_support import (
+    INSERT_ROW,
     REPO_ROOT,
+    PostgresBackend,
     drop_schema,
     make_batch,
+    make_event,
     new_schema,
     opened,
     require_postgres,
+    stored_row,
 )
 
 
@@ -65,13 +69,14 @@ class SqliteLog:
     def path(self) -> Path:
         return self.data_dir / "audit.sqlite3"  # the default AuditSettings.sqlite_file
 
-    def tamper(self, sql: str) -> None:
-        """As a DBA: drop the guards, then change the log."""
+    def tamper(self, sql: str, *params: object) -> None:
+        """As a DBA: drop the guards, ignore the CHECK constraints, then change the log."""
         db = sqlite3.connect(self.path, isolation_level=None)
         try:
             db.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
             db.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
-            db.execute(sql)
+            db.execute("PRAGMA ignore_check_constraints = ON")
+            db.execute(sql, params)
         finally:
             db.close()
 
@@ -155,6 +160,26 @@ async def test_head_of_a_broken_log_exits_1(sqlite_log: SqliteLog) -> None:
     assert run.out.strip() == f"4:{sqlite_log.records[3].hash}"
 
 
+def _forged_first_record() -> tuple[object, ...]:
+    """An emergency access hashed from the genesis value, at seq -1: outside the chain."""
+    event = make_event(access_id="forged", actor_hpr="7777777", emergency=True)
+    return stored_row(StoredEvent(-1, event, GENESIS, event_hash(event, GENESIS)))
+
+
+async def test_verify_exits_1_naming_a_row_forged_outside_the_chain(
+    sqlite_log: SqliteLog,
+) -> None:
+    anchor = (await audit_cli(sqlite_log.env, "head")).out.strip()
+    sqlite_log.tamper(INSERT_ROW, *_forged_first_record())
+
+    for run in (
+        await audit_cli(sqlite_log.env, "verify"),
+        await audit_cli(sqlite_log.env, "verify", "--anchor", anchor),
+    ):
+        assert run.code == 1, run.out
+        assert "access log BROKEN at record -1: outside-chain" in run.out
+
+
 @pytest.mark.parametrize("anchor", ["6", "six:" + "a" * 64, "6:abc"])
 async def test_verify_refuses_a_malformed_anchor(sqlite_log: SqliteLog, anchor: str) -> None:
     run = await audit_cli(sqlite_log.env, "verify", "--anchor", anchor)
@@ -191,6 +216,31 @@ async def test_verify_reads_the_postgres_log_the_environment_names(
     assert run.code == 0, run.err
     assert "intact: 4 records" in run.out
     assert not (tmp_path / "audit.sqlite3").exists()
+
+
+async def test_verify_names_a_row_forged_outside_the_postgres_chain(
+    postgres_log: tuple[str, str], tmp_path: Path
+) -> None:
+    dsn, schema = postgres_log
+    env = {
+        "GATEWAY_DATA_DIR": str(tmp_path),
+        "GATEWAY_AUDIT__POSTGRES_DSN": dsn,
+        "GATEWAY_AUDIT__POSTGRES_SCHEMA": schema,
+    }
+    anchor = (await audit_cli(env, "head")).out.strip()
+    attacker = PostgresBackend(dsn, schema)
+    try:
+        await attacker.bypass_checks()
+        await attacker.execute(INSERT_ROW, *_forged_first_record())
+    finally:
+        await attacker.close()
+
+    for run in (
+        await audit_cli(env, "verify"),
+        await audit_cli(env, "verify", "--anchor", anchor),
+    ):
+        assert run.code == 1, run.out
+        assert "access log BROKEN at record -1: outside-chain" in run.out
 
 
 async def test_verify_exits_2_when_the_log_cannot_be_read(tmp_path: Path) -> None:

@@ -152,3 +152,25 @@ async def test_a_version_1_log_with_a_forged_row_is_refused_and_left_as_it_was(
 async def _first_row(backend: Backend) -> tuple[object, ...]:
     stored, _ = chain(0, GENESIS, make_batch("a0", 1, emergency=True))
     return stored_row(stored[0])
+
+
+DROP_TRIGGERS = {
+    "sqlite": ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER privacy_alerts_no_delete"],
+    "postgres": [
+        "DROP TRIGGER audit_events_append_only ON audit_events",
+        "DROP TRIGGER privacy_alerts_append_only ON privacy_alerts",
+    ],
+}
+
+
+async def test_opening_the_log_puts_dropped_guards_back(backend: Backend) -> None:
+    async with opened(backend.store()) as store:
+        await store.append(make_batch("a", 1), [make_alert("kept")])
+    for statement in DROP_TRIGGERS[backend.kind]:
+        await backend.execute(statement)
+
+    async with opened(backend.store()):
+        with pytest.raises(backend.append_only_errors(), match="append-only"):
+            await backend.execute("UPDATE audit_events SET patient = 'someone-else'")
+        with pytest.raises(backend.append_only_errors(), match="append-only"):
+            await backend.execute("DELETE FROM privacy_alerts")
