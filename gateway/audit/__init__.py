@@ -1,8 +1,9 @@
 """The access log: per-field events, hash-chained, durable before any answer leaves.
 
 ``events`` (what a record holds, how records chain), ``trail`` (one request's events),
-``writer`` (group commit), ``store`` with ``sqlite`` and ``postgres`` (where they live),
-``verify`` (the chain check behind ``summary-gateway audit verify``), ``open_store`` (which one).
+``writer`` (group commit), ``store`` with ``sqlite`` and ``postgres`` (where they live; their
+tables and the step from the previous schema in ``sqlite_schema`` and ``postgres_schema``),
+``verify`` (the chain check behind ``summary-gateway audit verify``), ``build_store`` (which one).
 """
 
 from __future__ import annotations

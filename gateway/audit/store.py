@@ -31,7 +31,7 @@ EVENT_COLUMNS = ("seq", *COLUMNS, "prev_hash", "hash")
 STORED_ALERT_COLUMNS = ("id", "seq", *ALERT_COLUMNS, "prev_hash", "hash")
 SCHEMA_VERSION = 2
 """Version 2 (this one): ``seq >= 1``, typed columns and chained alerts. Version 1 logs are
-migrated when a store opens them (``sqlite.py``, ``postgres.py``)."""
+migrated when a store opens them (``sqlite_schema.py``, ``postgres_schema.py``)."""
 
 
 class AuditUnavailable(Exception):
