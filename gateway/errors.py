@@ -26,9 +26,12 @@
         │   └── SourceBusy            SOURCE_BUSY          not asked: its in-flight cap stayed full
         ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
                                                            or the request's deadline
-        └── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
-                                                           a ``next`` link that fails or leaves
-                                                           the source
+        ├── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
+        │                                                  a ``next`` link that fails or leaves
+        │                                                  the source, a shape not understood
+        └── SourceIncomplete          SOURCE_INCOMPLETE    a search that must be read whole (the
+                                                           privacy settings) had more pages than
+                                                           the source's ``whole_read_max_pages``
 
 GraphQL request errors found before execution (limits, introspection, persisted documents, the
 deadline) are not exceptions: they are ``GraphQLError``s with a code, listed in
@@ -147,6 +150,14 @@ class SourceBadResponse(SourceError):
     """The registry answered, but not with the FHIR we asked for."""
 
     code = "SOURCE_BAD_RESPONSE"
+
+
+class SourceIncomplete(SourceError):
+    """A search whose every page counts (the patient's privacy settings: a block on the page
+    not read is a block ignored) had more pages than the source's cap for such reads. What
+    arrived is not used: the answer is unknown, and access fails closed."""
+
+    code = "SOURCE_INCOMPLETE"
 
 
 class RequestRefused(GatewayError):

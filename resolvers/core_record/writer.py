@@ -28,11 +28,11 @@ from gateway.fhir_write import FhirWriter, Versioned
 from gateway.identity import NationalIdentityNumber
 from resolvers.core_record import fhir_changes as changes
 from resolvers.core_record.fhir_changes import IDEMPOTENCY_SYSTEM, Resource
+from resolvers.core_record.privacy import consent_params
 
 _PATIENT_PARAM = {
     "AllergyIntolerance": "patient:identifier",
     "RelatedPerson": "patient:identifier",
-    "Consent": "patient:identifier",
 }
 
 
@@ -108,10 +108,17 @@ class CoreRecordWriter:
     async def current(self, nin: NationalIdentityNumber, resource_type: str) -> list[Entry]:
         """Every entry of ``resource_type`` the patient has now, asked of the registry (never
         the cache): what a set-style change (open sections, unblock, count) is based on."""
-        param = _PATIENT_PARAM.get(resource_type, "subject:identifier")
-        result = await self._reader.search(
-            resource_type, [(param, nin.fhir_token)], patient=nin.value, cacheable=False
-        )
+        if resource_type == "Consent":
+            # The privacy settings in force, every page of them (as the reader asks them):
+            # an unblock must find the block wherever it is.
+            result = await self._reader.search(
+                "Consent", consent_params(nin), patient=nin.value, cacheable=False, whole=True
+            )
+        else:
+            param = _PATIENT_PARAM.get(resource_type, "subject:identifier")
+            result = await self._reader.search(
+                resource_type, [(param, nin.fhir_token)], patient=nin.value, cacheable=False
+            )
         return [
             Entry(r, str((r.get("meta") or {}).get("versionId") or "1")) for r in result.matches
         ]
