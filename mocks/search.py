@@ -220,7 +220,7 @@ def _non_negative_int(query: MultiMapping[str], name: str, default: int) -> int:
 
 
 _COMPARISON = re.compile(
-    r"^(eq|gt|lt|ge|le)?(\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?)$"
+    r"(eq|gt|lt|ge|le)?([0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?)"
 )
 Comparison = tuple[str, dt.datetime, dt.datetime]
 

@@ -70,6 +70,11 @@ async def apply(
     except GatewayError as error:
         ctx.audit.record(nin.value, field, Outcome.ERROR, error.code)
         raise
+    except Exception:
+        # Not one of ours (a bug, a library's surprise): the attempt still gets its outcome,
+        # so the log never holds an ATTEMPTED record with nothing after it.
+        ctx.audit.record(nin.value, field, Outcome.ERROR, GatewayError.code)
+        raise
     outcome_code = REPLAYED if _replayed(result) else code
     ctx.audit.record(
         nin.value, field, Outcome.GRANTED, outcome_code, restricted_opened=restricted_opened

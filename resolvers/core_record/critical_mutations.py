@@ -168,7 +168,7 @@ class CriticalInformationMutation:
             if input.atc_code
             else None,
             category=input.category.value,
-            reaction=validation.text("input.reaction", input.reaction, _TEXT),
+            reaction=validation.text("input.reaction", input.reaction, _TEXT, multiline=True),
             severity=input.severity.value if input.severity else None,
             criticality=input.criticality.value,
             verification=input.verification.value,
@@ -188,7 +188,7 @@ class CriticalInformationMutation:
             ctx.actor,
             validation.icd10_code("input.icd10Code", input.icd10_code),
             validation.text("input.display", input.display, _NAME),
-            validation.text("input.note", input.note, _TEXT),
+            validation.text("input.note", input.note, _TEXT, multiline=True),
         )
         key = key_of(ctx.actor, idempotency_key)
         return await _register(ctx, nin, CriticalKind.CRITICAL_CONDITION, resource, key)
@@ -203,7 +203,7 @@ class CriticalInformationMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         description = validation.optional_text("input.description", input.description, _NAME)
-        note = validation.text("input.note", input.note, _TEXT)
+        note = validation.text("input.note", input.note, _TEXT, multiline=True)
         started = validation.past_date("input.startedOn", input.started_on)
         assert started is not None
         treatment = input.treatment.value
@@ -227,7 +227,7 @@ class CriticalInformationMutation:
         resource = fhir.implant(
             nin,
             validation.text("input.device", input.device, _NAME),
-            validation.text("input.note", input.note, _TEXT),
+            validation.text("input.note", input.note, _TEXT, multiline=True),
             implanted,
         )
         key = key_of(ctx.actor, idempotency_key)
@@ -240,7 +240,7 @@ class CriticalInformationMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         description = validation.text("input.description", input.description, _NAME)
-        note = validation.text("input.note", input.note, _TEXT)
+        note = validation.text("input.note", input.note, _TEXT, multiline=True)
         performed = validation.past_date("input.performedOn", input.performed_on)
         assert performed is not None
         resource = fhir.procedure(
@@ -264,10 +264,12 @@ class CriticalInformationMutation:
         for name in sorted(given - _FIELDS_BY_KIND[entry.kind]):
             raise validation.InvalidInput(f"change.{name}", f"does not apply to {entry.kind.name}")
         update = fhir.CriticalUpdate(
-            note=validation.optional_text("change.note", change.note, _TEXT),
+            note=validation.optional_text("change.note", change.note, _TEXT, multiline=True),
             criticality=change.criticality.value if change.criticality else None,
             verification=change.verification.value if change.verification else None,
-            reaction=validation.optional_text("change.reaction", change.reaction, _TEXT),
+            reaction=validation.optional_text(
+                "change.reaction", change.reaction, _TEXT, multiline=True
+            ),
             severity=change.severity.value if change.severity else None,
             status=change.status.value if change.status else None,
         )
@@ -292,7 +294,7 @@ class CriticalInformationMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        why = validation.text("explanation", explanation, _TEXT)
+        why = validation.text("explanation", explanation, _TEXT, multiline=True)
         key = key_of(ctx.actor, idempotency_key)
         current, base, decision = await _existing(ctx, nin, entry)
         writer = ctx.clients.core_record_writer
