@@ -18,6 +18,8 @@
     │                                                      the entry (the registry's 412/409)
     ├── EntryNotFound                 NOT_FOUND            a write names an entry the patient's
     │                                                      record does not hold
+    ├── IdempotencyKeyReused          IDEMPOTENCY_KEY_REUSED  a write's idempotency key already
+    │                                                      made another change: nothing written
     ├── CacheInvalidationFailed       CACHE_UNAVAILABLE    a change was saved, but cached copies
     │                                                      of the old record could not be dropped
     └── SourceError                   one upstream registry failed us
@@ -95,6 +97,13 @@ class EntryNotFound(GatewayError):
     """A write names an entry that is not in this patient's record (or not of that kind)."""
 
     code = "NOT_FOUND"
+
+
+class IdempotencyKeyReused(GatewayError):
+    """The idempotency key of a write already made a different change (its stored fingerprint
+    differs): the new change is refused, not silently answered as a replay of the old one."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
 
 
 class CacheInvalidationFailed(GatewayError):

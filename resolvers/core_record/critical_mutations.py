@@ -112,7 +112,7 @@ async def _register(
     nin: NationalIdentityNumber,
     kind: CriticalKind,
     resource: fhir.Resource,
-    key: str | None,
+    key: fhir.ChangeKey | None,
     *,
     treatment: str | None = None,
 ) -> ChangeResult:
@@ -173,7 +173,7 @@ class CriticalInformationMutation:
             criticality=input.criticality.value,
             verification=input.verification.value,
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         resource = fhir.allergy(nin, ctx.actor, fields)
         return await _register(ctx, nin, CriticalKind.ALLERGY, resource, key)
 
@@ -190,7 +190,7 @@ class CriticalInformationMutation:
             validation.text("input.display", input.display, _NAME),
             validation.text("input.note", input.note, _TEXT, multiline=True),
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.CRITICAL_CONDITION, resource, key)
 
     @strawberry.mutation(
@@ -211,7 +211,7 @@ class CriticalInformationMutation:
             nin, ctx.actor, "ongoing-treatment", fhir.treatment_code(treatment, description),
             note, started,
         )  # fmt: skip
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(
             ctx, nin, CriticalKind.ONGOING_TREATMENT, resource, key, treatment=treatment
         )
@@ -230,7 +230,7 @@ class CriticalInformationMutation:
             validation.text("input.note", input.note, _TEXT, multiline=True),
             implanted,
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.IMPLANT, resource, key)
 
     @strawberry.mutation(description="Register a change after a procedure (doctors).")
@@ -246,7 +246,7 @@ class CriticalInformationMutation:
         resource = fhir.procedure(
             nin, ctx.actor, "procedure-change", {"text": description}, note, performed
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.PROCEDURE_CHANGE, resource, key)
 
     @strawberry.mutation(
@@ -273,7 +273,7 @@ class CriticalInformationMutation:
             severity=change.severity.value if change.severity else None,
             status=change.status.value if change.status else None,
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         current, base, decision = await _existing(ctx, nin, entry)
         writer = ctx.clients.core_record_writer
         written = await _apply(
@@ -295,7 +295,7 @@ class CriticalInformationMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         why = validation.text("explanation", explanation, _TEXT, multiline=True)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         current, base, decision = await _existing(ctx, nin, entry)
         writer = ctx.clients.core_record_writer
         retired = fhir.retired(current.resource, reason.value, why)
