@@ -15,7 +15,7 @@ import pytest
 
 from mocks.faults import Fault, FaultKind
 from mocks.fixtures import BLOCKED_HPR_NUMBER, fixture
-from mocks.personas import PID
+from mocks.personas import HPR_NUMBER, PID
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from tests.conftest import GatewayServer, bearer, serve, settings_for
@@ -43,6 +43,10 @@ mutation($nin: NationalIdentityNumber!) {
 BLOCK = """
 mutation($nin: NationalIdentityNumber!, $hpr: String!) {
   blockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
+}"""
+UNBLOCK = """
+mutation($nin: NationalIdentityNumber!, $hpr: String!) {
+  unblockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
 }"""
 
 
@@ -178,3 +182,28 @@ async def test_a_block_written_with_a_leading_zero_still_holds(
     await _write_consent(registries, {"type": "deny", "actor": [_actor("09144901")]})
     status = await gateway.graphql(STATUS, {"nin": BLOCKING.nin}, persona="emergency-doctor")
     assert status["data"]["patientStatus"]["blockedForMe"] is True
+
+
+async def test_a_blocked_doctor_whose_token_spells_the_number_otherwise_is_still_kept_out(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    # The same person with a leading zero: still blocked.
+    zero = bearer("blocked-doctor", **{HPR_NUMBER: f"0{BLOCKED_HPR_NUMBER}"})
+    body = await gateway.graphql(SUMMARY, {"nin": BLOCKING.nin}, headers=zero, persona=None)
+    assert body["data"] == {"patient": None} and _codes(body) == ["BLOCKED"]
+    # A number with no one spelling cannot be matched to a block, so it passes none.
+    odd = bearer("blocked-doctor", **{HPR_NUMBER: f"{BLOCKED_HPR_NUMBER}\n"})
+    body = await gateway.graphql(SUMMARY, {"nin": BLOCKING.nin}, headers=odd, persona=None)
+    assert body["data"] == {"patient": None} and _codes(body) == ["FORBIDDEN"]
+    status = await gateway.graphql(STATUS, {"nin": BLOCKING.nin}, headers=odd, persona=None)
+    assert status["data"] is None and _codes(status) == ["FORBIDDEN"]
+
+
+async def test_the_patient_lifts_a_block_another_system_wrote_with_a_leading_zero(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    await _write_consent(registries, {"type": "deny", "actor": [_actor("09144901")]})
+    lifted = await _as_patient(gateway, UNBLOCK, hpr="9144901")
+    assert len(lifted["data"]["unblockHealthPersonnel"]["entries"]) == 1
+    status = await gateway.graphql(STATUS, {"nin": BLOCKING.nin}, persona="emergency-doctor")
+    assert status["data"]["patientStatus"]["blockedForMe"] is False
