@@ -18,6 +18,8 @@
     │                                                      the entry (the registry's 412/409)
     ├── EntryNotFound                 NOT_FOUND            a write names an entry the patient's
     │                                                      record does not hold
+    ├── IdempotencyKeyReused          IDEMPOTENCY_KEY_REUSED  a write's idempotency key already
+    │                                                      made another change: nothing written
     ├── CacheInvalidationFailed       CACHE_UNAVAILABLE    a change was saved, but cached copies
     │                                                      of the old record could not be dropped
     └── SourceError                   one upstream registry failed us
@@ -26,9 +28,12 @@
         │   └── SourceBusy            SOURCE_BUSY          not asked: its in-flight cap stayed full
         ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
                                                            or the request's deadline
-        └── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
-                                                           a ``next`` link that fails or leaves
-                                                           the source
+        ├── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
+        │                                                  a ``next`` link that fails or leaves
+        │                                                  the source, a shape not understood
+        └── SourceIncomplete          SOURCE_INCOMPLETE    a search that must be read whole (the
+                                                           privacy settings) had more pages than
+                                                           the source's ``whole_read_max_pages``
 
 GraphQL request errors found before execution (limits, introspection, persisted documents, the
 deadline) are not exceptions: they are ``GraphQLError``s with a code, listed in
@@ -94,6 +99,13 @@ class EntryNotFound(GatewayError):
     code = "NOT_FOUND"
 
 
+class IdempotencyKeyReused(GatewayError):
+    """The idempotency key of a write already made a different change (its stored fingerprint
+    differs): the new change is refused, not silently answered as a replay of the old one."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
 class CacheInvalidationFailed(GatewayError):
     """The change is in the record, but cached copies of the old record could not be dropped."""
 
@@ -147,6 +159,14 @@ class SourceBadResponse(SourceError):
     """The registry answered, but not with the FHIR we asked for."""
 
     code = "SOURCE_BAD_RESPONSE"
+
+
+class SourceIncomplete(SourceError):
+    """A search whose every page counts (the patient's privacy settings: a block on the page
+    not read is a block ignored) had more pages than the source's cap for such reads. What
+    arrived is not used: the answer is unknown, and access fails closed."""
+
+    code = "SOURCE_INCOMPLETE"
 
 
 class RequestRefused(GatewayError):

@@ -23,7 +23,12 @@ import orjson
 
 from gateway.cache import UpstreamCache
 from gateway.deadline import bounded, remaining
-from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
+from gateway.errors import (
+    SourceBadResponse,
+    SourceIncomplete,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from gateway.fetch import LIVE, Page, Provenance
 from gateway.retry import retry_after_seconds, retrying, transient
 from gateway.settings import Settings, SourceSettings
@@ -37,7 +42,7 @@ Resource = Mapping[str, Any]
 
 _ACCEPT = {"Accept": "application/fhir+json"}
 # FHIR's id datatype: what may follow ``<type>/`` in a URL we build.
-_RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +111,14 @@ class FhirSource:
         *,
         patient: str,
         cacheable: bool = True,
+        whole: bool = False,
     ) -> Page[T]:
         """Search, then map the result with ``build`` into typed objects.
 
         A mapping failure (a shape the FHIR profile does not allow) is the source's fault, so it
-        becomes SOURCE_BAD_RESPONSE here, like any other bad answer.
+        becomes SOURCE_BAD_RESPONSE here, like any other bad answer. ``whole``: see ``search``.
         """
-        served = await self._read_search(resource_type, params, patient, cacheable)
+        served = await self._read_search(resource_type, params, patient, cacheable, whole)
         result = served.value
         try:
             items = _mapped(result, build)
@@ -127,11 +133,19 @@ class FhirSource:
         *,
         patient: str,
         cacheable: bool = True,
+        whole: bool = False,
     ) -> SearchResult:
         """Run a search of ``patient``'s data (an identity number, the cache's unit of
         invalidation) and follow ``next`` links up to the source's page cap. ``cacheable=False``
-        always asks the registry (see ``Read.cacheable``)."""
-        served = await self._read_search(resource_type, params, patient, cacheable)
+        always asks the registry (see ``Read.cacheable``).
+
+        ``whole=True`` is for a search where every page counts (the privacy settings: a block
+        on a page not read would be a block ignored). It follows ``next`` links up to the
+        source's ``whole_read_max_pages`` and raises SOURCE_INCOMPLETE when more are left,
+        instead of answering with the pages that came. Every search of the same resource type
+        and parameters must agree on ``whole``: they share one flight.
+        """
+        served = await self._read_search(resource_type, params, patient, cacheable, whole)
         return dataclasses.replace(served.value, provenance=served.provenance)
 
     async def _read_search(
@@ -140,27 +154,40 @@ class FhirSource:
         params: Sequence[tuple[str, str]],
         patient: str,
         cacheable: bool,
+        whole: bool,
     ) -> Served[SearchResult]:
+        max_pages = self._settings.whole_read_max_pages if whole else self._settings.max_pages
         # A cached answer comes back as the same SearchResult while its entry is unchanged.
-        return await self.upstream.read(
+        served = await self.upstream.read(
             Read(
                 patient,
                 resource_type,
                 params,
-                fetch=lambda: self._search(resource_type, params),
+                fetch=lambda: self._search(resource_type, params, max_pages),
                 encode=SearchResult.to_json,
                 decode=SearchResult.from_json,
                 cacheable=cacheable,
             )
         )
+        # Checked here, not in the flight: a long history is not the registry failing, so it
+        # must not count towards the breaker.
+        if whole and served.value.truncated:
+            raise SourceIncomplete(
+                self.name,
+                f"{self._label} had more than {max_pages} pages of {resource_type}, "
+                "which must be read whole",
+            )
+        return served
 
-    async def _search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> SearchResult:
+    async def _search(
+        self, resource_type: str, params: Sequence[tuple[str, str]], max_pages: int
+    ) -> SearchResult:
         query = [*params, ("_count", str(self._settings.page_size))]
         url: str | None = f"{self.base_url}/{resource_type}"
         matches: list[Resource] = []
         included: dict[str, Resource] = {}
         pages = 0
-        while url is not None and pages < self._settings.max_pages:
+        while url is not None and pages < max_pages:
             bundle = await self._get_bundle(url, query if pages == 0 else None)
             pages += 1
             for entry in _entries(bundle, self.name):
@@ -198,7 +225,7 @@ class FhirSource:
     ) -> T:
         """``GET <base>/<type>/<id>`` of a resource that belongs to ``patient``, mapped with
         ``build``. Never cached (document content, for one); the source's guard still applies."""
-        if not _RESOURCE_ID.match(resource_id):
+        if not _RESOURCE_ID.fullmatch(resource_id):
             raise SourceBadResponse(self.name, f"{self._label} named an invalid resource id")
         url = f"{self.base_url}/{resource_type}/{resource_id}"
         served = await self.upstream.read(

@@ -29,8 +29,9 @@ from gateway.errors import (
 from gateway.settings import SourceSettings
 
 _FHIR_JSON = "application/fhir+json"
-_RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-_ETAG = re.compile(r'^(?:W/)?"([^"]+)"$')
+# Applied with ``fullmatch`` (``$`` would also match before a final newline).
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_ETAG = re.compile(r'(?:W/)?"([0-9A-Za-z.\-]{1,64})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ class FhirWriter:
         return self._versioned(status, headers, body, resource_type)
 
     def _url(self, resource_type: str, resource_id: str) -> str:
-        if not _RESOURCE_ID.match(resource_id):
+        if not _RESOURCE_ID.fullmatch(resource_id):
             raise EntryNotFound("no entry has that id")
         return f"{self._base_url}/{resource_type}/{resource_id}"
 
@@ -142,7 +143,7 @@ class FhirWriter:
             raise SourceBadResponse(self.name, f"{self._label} sent malformed JSON") from exc
         if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
             raise SourceBadResponse(self.name, f"{self._label} did not answer with the resource")
-        etag = _ETAG.match(headers.get("ETag", ""))
+        etag = _ETAG.fullmatch(headers.get("ETag", ""))
         version = etag.group(1) if etag else str((resource.get("meta") or {}).get("versionId", ""))
         if not version:
             raise SourceBadResponse(self.name, f"{self._label} did not say the entry's version")

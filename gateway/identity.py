@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
 
+_ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 K1_ACCEPTED_REMAINDERS = frozenset({0, 1, 2, 3})  # {0} before 2032; {0,1,2,3} from 2032 on
@@ -97,11 +99,12 @@ def _birth_year(yy: int, individual: int) -> int:
 
 
 def parse(text: str) -> NationalIdentityNumber:
-    """Validate ``text`` (11 digits, spaces allowed) and say what kind of number it is."""
-    value = text.replace(" ", "")
+    """Validate ``text`` (exactly 11 ASCII digits: no spaces, nothing around them, so a number
+    has one spelling) and say what kind of number it is."""
+    value = text
     if len(value) != 11:
         raise InvalidIdentityNumber("an identity number has exactly 11 digits")
-    if not value.isascii() or not value.isdigit():
+    if not _ELEVEN_DIGITS.fullmatch(value):
         raise InvalidIdentityNumber("an identity number has digits only")
     if _weighted_remainder(value[:10], K1_WEIGHTS) not in K1_ACCEPTED_REMAINDERS:
         raise InvalidIdentityNumber("the first check digit does not match")

@@ -31,7 +31,7 @@ from graphql import GraphQLError
 from gateway.errors import ConfigurationError
 from gateway.settings import GraphQLSettings
 
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def document_hash(text: str) -> str:
@@ -131,7 +131,7 @@ def _valid_hash(persisted: object) -> str:
         isinstance(persisted, dict)
         and persisted.get("version") == 1
         and isinstance(sha := persisted.get("sha256Hash"), str)
-        and _SHA256_HEX.match(sha)
+        and _SHA256_HEX.fullmatch(sha)
     ):
         return sha
     raise PersistedQueryError(

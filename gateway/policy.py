@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from gateway.actor import AccessBasis, Actor, ActorKind, PurposeOfUse, StatedAccess
 from gateway.errors import GatewayError
+from gateway.hpr import canonical_hpr
 
 # The sections of a summary, by their GraphQL field names on ``Patient``.
 DEMOGRAPHICS = "demographics"
@@ -108,6 +109,7 @@ class PrivacySettings:
     reserved: bool = False
     restricted_sections: frozenset[str] = frozenset()
     blocked_hpr_numbers: frozenset[str] = frozenset()
+    """In their one spelling (``gateway/hpr.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +172,24 @@ def _check_basis(actor: Actor, purpose: PurposeOfUse, basis: AccessBasis) -> Non
         raise Forbidden("your profession needs the patient's consent (basis CONSENT)")
 
 
+def is_blocked(actor: Actor, privacy: PrivacySettings) -> bool:
+    """Whether the patient has blocked ``actor``, compared in the HPR number's one spelling.
+    A token whose HPR number has no such spelling is refused: it could not be matched to a
+    block, so it must not pass one."""
+    if actor.hpr_number is None:
+        return False
+    number = canonical_hpr(actor.hpr_number)
+    if number is None:
+        raise Forbidden("your token's HPR number is not a valid HPR number")
+    return number in privacy.blocked_hpr_numbers
+
+
 def decide(actor: Actor, stated: StatedAccess, nin: str, privacy: PrivacySettings) -> PatientAccess:
     """Rule 5: the decision for every section, given the patient's privacy settings."""
     granted = check_caller(actor, stated, nin)
     if privacy.reserved:
         raise Reserved("the patient has opted out of the core record (reservation)")
-    if actor.hpr_number is not None and actor.hpr_number in privacy.blocked_hpr_numbers:
+    if is_blocked(actor, privacy):
         raise Blocked("the patient has blocked your access to their record")
     opens_restricted = actor.kind is ActorKind.PATIENT or stated.basis in (
         AccessBasis.CONSENT,

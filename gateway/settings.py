@@ -37,6 +37,12 @@ class SourceSettings(BaseModel):
     max_pages: int = Field(
         default=10, ge=1, description="Pages followed per search before the section is PARTIAL."
     )
+    whole_read_max_pages: int = Field(
+        default=100,
+        ge=1,
+        description="Pages followed by a search that must be read whole (the privacy "
+        "settings); one more page fails closed with SOURCE_INCOMPLETE.",
+    )
     cache_ttl_s: float = Field(
         default=60.0, ge=0, description="How long a cached answer is served as fresh (0: never)."
     )

@@ -7,7 +7,7 @@ from aiohttp import web
 from mocks.faults import FaultInjector
 from mocks.population import Population
 from mocks.registry_app import create_registry_app
-from mocks.search import SearchSpec
+from mocks.search import SearchSpec, status_of
 from mocks.sources import Source
 
 SEARCHES = (
@@ -18,7 +18,7 @@ SEARCHES = (
     SearchSpec("DeviceUseStatement", "subject:identifier"),
     SearchSpec("Flag", "subject:identifier"),
     SearchSpec("RelatedPerson", "patient:identifier"),
-    SearchSpec("Consent", "patient:identifier"),
+    SearchSpec("Consent", "patient:identifier", token_params={"status": status_of}),
 )
 
 

@@ -70,6 +70,12 @@ def period_interval(resource: Resource) -> Interval:
     return _parse_moment(period["start"]), None if end is None else _parse_moment(end)
 
 
+def status_of(resource: Resource) -> str | None:
+    """``status`` (a token search parameter: ``Consent?status=active``)."""
+    status = resource.get("status")
+    return status if isinstance(status, str) else None
+
+
 def last_updated_interval(resource: Resource) -> Interval:
     """``meta.lastUpdated`` as a point in time."""
     moment = _parse_moment(resource["meta"]["lastUpdated"])
@@ -84,10 +90,19 @@ class SearchSpec:
     patient_param: str
     includes: Mapping[str, Callable[[Resource], list[str]]] = field(default_factory=dict)
     date_params: Mapping[str, Callable[[Resource], Interval]] = field(default_factory=dict)
+    token_params: Mapping[str, Callable[[Resource], str | None]] = field(default_factory=dict)
+    """Code-valued parameters (``status``): a comma-separated value matches any of its codes."""
 
     def allowed_params(self) -> set[str]:
         """Every query parameter this search accepts."""
-        allowed = {self.patient_param, "_count", PAGE_PARAM, "_lastUpdated", *self.date_params}
+        allowed = {
+            self.patient_param,
+            "_count",
+            PAGE_PARAM,
+            "_lastUpdated",
+            *self.date_params,
+            *self.token_params,
+        }
         if self.includes:
             allowed.add("_include")
         return allowed
@@ -98,7 +113,9 @@ class SearchSpec:
         return [
             (name, "token" if name == "identifier" else "reference"),
             ("_lastUpdated", "date"),
-        ] + [(p, "date") for p in self.date_params]
+            *((p, "date") for p in self.date_params),
+            *((p, "token") for p in self.token_params),
+        ]
 
 
 def search(
@@ -139,12 +156,19 @@ def search(
         for v in query.getall("_lastUpdated", [])
     ]
 
+    codes = [
+        (spec.token_params[name], frozenset(query[name].split(",")))
+        for name in spec.token_params
+        if name in query
+    ]
+
     record = _patient_record(token, population)
     candidates = record.of_type(spec.resource_type) if record is not None else []
     matches = [
         r
         for r in candidates
         if all(_satisfies(interval_of(r), cmp) for interval_of, cmp in filters)
+        and all(code_of(r) in wanted for code_of, wanted in codes)
     ]
     page = matches[offset : offset + count]
     next_url = None
@@ -196,14 +220,14 @@ def _non_negative_int(query: MultiMapping[str], name: str, default: int) -> int:
 
 
 _COMPARISON = re.compile(
-    r"^(eq|gt|lt|ge|le)?(\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?)$"
+    r"(eq|gt|lt|ge|le)?([0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?)"
 )
 Comparison = tuple[str, dt.datetime, dt.datetime]
 
 
 def _parse_comparison(name: str, raw: str) -> Comparison:
     """``ge2008-01-01`` → (prefix, start, end) of the value's precision."""
-    match = _COMPARISON.match(raw)
+    match = _COMPARISON.fullmatch(raw)
     if match is None:
         raise SearchError(
             f"{name}={raw!r}: expected [eq|gt|lt|ge|le]YYYY[-MM[-DD[Thh:mm[:ss][tz]]]]"

@@ -24,8 +24,8 @@ from mocks.population import Population
 from mocks.record import PatientRecord, owner_of
 from mocks.sources import FHIR_BASE_PATH
 
-_ETAG = re.compile(r'^(?:W/)?"([0-9]+)"$')
-_CONDITION = re.compile(r"^identifier=([^|]+)\|(.+)$")
+_ETAG = re.compile(r'(?:W/)?"([0-9]+)"')
+_CONDITION = re.compile(r"identifier=([^|]+)\|(.+)")
 
 
 def _answer(resource: dict[str, object], status: int, base: str | None = None) -> web.Response:
@@ -76,7 +76,7 @@ class WriteHandlers:
         condition = None
         header = request.headers.get("If-None-Exist")
         if header is not None:
-            match = _CONDITION.match(header)
+            match = _CONDITION.fullmatch(header)
             if match is None:
                 return error_response(400, "invalid", "If-None-Exist must be identifier=system|v")
             condition = (match.group(1), match.group(2))
@@ -103,7 +103,7 @@ class WriteHandlers:
         stale_status = 409
         header = request.headers.get("If-Match")
         if header is not None:
-            match = _ETAG.match(header.strip())
+            match = _ETAG.fullmatch(header.strip())
             if match is None:
                 return error_response(400, "invalid", 'If-Match must be W/"<version>"')
             expected, stale_status = match.group(1), 412

@@ -18,7 +18,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway import policy
+from gateway import policy, validation
 from gateway.actor import AccessBasis, PurposeOfUse
 from gateway.audit.events import (
     CHANGE_PREFIX,
@@ -136,11 +136,7 @@ class PrivacyAlertPage:
 
 
 def _cursor(after: str | None) -> int | None:
-    if after is None:
-        return None
-    if not after.isdigit():
-        raise BadUserInput("`after` must be a cursor returned by an earlier page")
-    return int(after)
+    return validation.cursor("after", after)
 
 
 def _first(first: int) -> int:
@@ -281,7 +277,9 @@ class AccessLogQuery:
             patient=nin.value,
             first=_first(first) + 1,
             before_seq=_cursor(after),
-            actor_hpr=actor_hpr_number,
+            actor_hpr=None
+            if actor_hpr_number is None
+            else validation.hpr_number("actorHprNumber", actor_hpr_number),
             since=_iso(since),
             until=_iso(until),
             emergency_only=emergency_only,

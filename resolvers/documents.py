@@ -89,7 +89,7 @@ def _document(resource: Mapping[str, Any]) -> Document:
     if size is not None and not isinstance(size, int):
         raise TypeError("attachment.size is not an integer")
     url = text(attachment.get("url"))
-    binary = _BINARY_URL.match(url) if url else None
+    binary = _BINARY_URL.fullmatch(url) if url else None
     return Document(
         id=strawberry.ID(resource["id"]),
         kind=_KINDS.get(coding.get("code", ""), DocumentKind.OTHER),
@@ -105,7 +105,7 @@ def _document(resource: Mapping[str, Any]) -> Document:
 
 
 # Content lives at the same registry, as a relative ``Binary/<id>`` (docs/fhir-profile.md).
-_BINARY_URL = re.compile(r"^Binary/([A-Za-z0-9\-.]{1,64})$")
+_BINARY_URL = re.compile(r"Binary/([A-Za-z0-9\-.]{1,64})")
 
 
 def _content(document: Document) -> Callable[[Mapping[str, Any]], DocumentContent]:

@@ -11,7 +11,7 @@ import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from strawberry.types import Info
 
-from gateway import policy
+from gateway import policy, validation
 from gateway.audit.events import DOCUMENT_FIELD, Outcome
 from gateway.context import Context
 from gateway.errors import GatewayError
@@ -186,13 +186,15 @@ class Patient:
         id: Annotated[strawberry.ID, strawberry.argument(description="The document's id.")],
     ) -> DocumentContent | None:
         ctx = info.context
+        # Checked before it is a log record's field name: an id has one spelling, no newline.
+        document_id = validation.entry_id("id", str(id))
         decision = self._access.section(policy.DOCUMENTS)
-        field = f"{DOCUMENT_FIELD}:{id}"
+        field = f"{DOCUMENT_FIELD}:{document_id}"
         if decision.denial is not None:
             ctx.audit.record(self._nin.value, field, Outcome.DENIED, decision.denial.code)
             raise decision.denial
         try:
-            content = await documents_source.open_document(ctx, self._nin, str(id))
+            content = await documents_source.open_document(ctx, self._nin, document_id)
         except GatewayError as error:
             ctx.audit.record(self._nin.value, field, Outcome.ERROR, error.code)
             raise

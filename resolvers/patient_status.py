@@ -45,10 +45,10 @@ class PatientStatusQuery:
     ) -> PatientStatus:
         ctx = info.context
         policy.check_status_reader(ctx.actor, nin.value)
+        # Unknown settings (a read cut short, a Consent not understood) raise: no status at all.
         settings = (await privacy.prefetch(ctx, nin)).unwrap()
-        hpr = ctx.actor.hpr_number
         return PatientStatus(
             reserved=settings.reserved,
             restricted_sections=sorted(settings.restricted_sections),
-            blocked_for_me=hpr is not None and hpr in settings.blocked_hpr_numbers,
+            blocked_for_me=policy.is_blocked(ctx.actor, settings),
         )

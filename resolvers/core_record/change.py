@@ -9,7 +9,8 @@
    can never see in their log; with the intent first, every change that can exist in the record
    has an entry. The reverse risk (an intent whose write never happened) is the harmless one,
    and the outcome event below says what became of it.
-3. The registry is written (idempotency key and version, ``writer.py``).
+3. The registry is written (idempotency key and version, ``writer.py``). A key that already
+   made another change is refused (IDEMPOTENCY_KEY_REUSED, logged as DENIED), nothing written.
 4. The patient's cached core-record answers are invalidated (a generation bump, shared through
    Redis when the cache is shared), so the next read on any gateway instance asks the registry.
 5. The outcome (GRANTED, or ERROR with its code) is recorded and committed with the request's
@@ -26,7 +27,12 @@ from typing import TypeVar
 from gateway.audit.events import CHANGE_PREFIX, REPLAYED, Outcome
 from gateway.audit.store import AuditUnavailable
 from gateway.context import Context
-from gateway.errors import AccessLogUnavailable, CacheInvalidationFailed, GatewayError
+from gateway.errors import (
+    AccessLogUnavailable,
+    CacheInvalidationFailed,
+    GatewayError,
+    IdempotencyKeyReused,
+)
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import AccessDenied
 from resolvers.core_record.writer import Written
@@ -67,8 +73,17 @@ async def apply(
         ) from exc
     try:
         result = await write()
+    except IdempotencyKeyReused as refused:
+        # Refused, not failed: the key already made another change, and nothing was written.
+        ctx.audit.record(nin.value, field, Outcome.DENIED, refused.code)
+        raise
     except GatewayError as error:
         ctx.audit.record(nin.value, field, Outcome.ERROR, error.code)
+        raise
+    except Exception:
+        # Not one of ours (a bug, a library's surprise): the attempt still gets its outcome,
+        # so the log never holds an ATTEMPTED record with nothing after it.
+        ctx.audit.record(nin.value, field, Outcome.ERROR, GatewayError.code)
         raise
     outcome_code = REPLAYED if _replayed(result) else code
     ctx.audit.record(

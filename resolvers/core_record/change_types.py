@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
+import orjson
 import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from gateway import validation
-from gateway.actor import Actor
+from gateway.context import Context
+from resolvers.core_record.fhir_changes import ChangeKey
 from resolvers.core_record.writer import Written, scoped_key
 
 IdempotencyKey = Annotated[
@@ -52,8 +57,40 @@ def result(written: Sequence[Written]) -> ChangeResult:
     )
 
 
-def key_of(actor: Actor, key: str | None) -> str | None:
-    """The validated key, scoped to the caller."""
+def key_of(info: Info[Context, None], key: str | None) -> ChangeKey | None:
+    """The validated key, scoped to the caller, with the fingerprint of the change asked for:
+    the mutation's name and its arguments (all but the key), in one canonical form. A retry
+    sends the same change, so it has the same fingerprint; another change under the key has
+    another (``writer.py`` refuses it)."""
     if key is None:
         return None
-    return scoped_key(actor.subject, validation.idempotency_key("idempotencyKey", key))
+    scoped = scoped_key(
+        info.context.actor.subject, validation.idempotency_key("idempotencyKey", key)
+    )
+    assert scoped is not None
+    # The mutation's own field (selected more than once only with the same arguments).
+    field = info.selected_fields[0]
+    assert isinstance(field, SelectedField)
+    arguments = {name: value for name, value in field.arguments.items() if name != "idempotencyKey"}
+    return ChangeKey(scoped, fingerprint(info.field_name, arguments))
+
+
+def fingerprint(mutation: str, arguments: Mapping[str, Any]) -> str:
+    """A hash of one change: the mutation and its arguments, key order and the whitespace
+    around text (which validation drops) left out."""
+    canonical = orjson.dumps(
+        {"mutation": mutation, "arguments": _trimmed(arguments)},
+        option=orjson.OPT_SORT_KEYS,
+        default=str,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _trimmed(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):
+        return {str(k): _trimmed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_trimmed(v) for v in value]
+    return value

@@ -14,7 +14,7 @@ from resolvers.common import still_current
 from resolvers.core_record import critical_information as critical
 from resolvers.core_record import own_registrations as own
 from resolvers.core_record.demographics import CorePatient, core_patient
-from resolvers.core_record.privacy import privacy_settings
+from resolvers.core_record.privacy import consent_params, privacy_settings
 
 CATEGORY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/critical-info-category"
 
@@ -96,13 +96,15 @@ class CoreRecordClient:
 
     async def privacy(self, nin: NationalIdentityNumber) -> Page[PrivacySettings]:
         """The patient's reservation, restrictions and blocks: asked of the registry on every
-        request, never cached, so a new block or restriction holds at once."""
+        request, never cached, so a new block or restriction holds at once. Active Consents
+        only, every page of them (``whole``): a read cut short fails closed, never open."""
         return await self._fhir.fetch(
             "Consent",
-            self._patient(nin),
+            consent_params(nin),
             privacy_settings,
             patient=nin.value,
             cacheable=False,
+            whole=True,
         )
 
     async def allergies(self, nin: NationalIdentityNumber) -> Page[list[critical.Allergy]]:

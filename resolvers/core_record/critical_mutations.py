@@ -112,7 +112,7 @@ async def _register(
     nin: NationalIdentityNumber,
     kind: CriticalKind,
     resource: fhir.Resource,
-    key: str | None,
+    key: fhir.ChangeKey | None,
     *,
     treatment: str | None = None,
 ) -> ChangeResult:
@@ -168,12 +168,12 @@ class CriticalInformationMutation:
             if input.atc_code
             else None,
             category=input.category.value,
-            reaction=validation.text("input.reaction", input.reaction, _TEXT),
+            reaction=validation.text("input.reaction", input.reaction, _TEXT, multiline=True),
             severity=input.severity.value if input.severity else None,
             criticality=input.criticality.value,
             verification=input.verification.value,
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         resource = fhir.allergy(nin, ctx.actor, fields)
         return await _register(ctx, nin, CriticalKind.ALLERGY, resource, key)
 
@@ -188,9 +188,9 @@ class CriticalInformationMutation:
             ctx.actor,
             validation.icd10_code("input.icd10Code", input.icd10_code),
             validation.text("input.display", input.display, _NAME),
-            validation.text("input.note", input.note, _TEXT),
+            validation.text("input.note", input.note, _TEXT, multiline=True),
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.CRITICAL_CONDITION, resource, key)
 
     @strawberry.mutation(
@@ -203,7 +203,7 @@ class CriticalInformationMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         description = validation.optional_text("input.description", input.description, _NAME)
-        note = validation.text("input.note", input.note, _TEXT)
+        note = validation.text("input.note", input.note, _TEXT, multiline=True)
         started = validation.past_date("input.startedOn", input.started_on)
         assert started is not None
         treatment = input.treatment.value
@@ -211,7 +211,7 @@ class CriticalInformationMutation:
             nin, ctx.actor, "ongoing-treatment", fhir.treatment_code(treatment, description),
             note, started,
         )  # fmt: skip
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(
             ctx, nin, CriticalKind.ONGOING_TREATMENT, resource, key, treatment=treatment
         )
@@ -227,10 +227,10 @@ class CriticalInformationMutation:
         resource = fhir.implant(
             nin,
             validation.text("input.device", input.device, _NAME),
-            validation.text("input.note", input.note, _TEXT),
+            validation.text("input.note", input.note, _TEXT, multiline=True),
             implanted,
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.IMPLANT, resource, key)
 
     @strawberry.mutation(description="Register a change after a procedure (doctors).")
@@ -240,13 +240,13 @@ class CriticalInformationMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         description = validation.text("input.description", input.description, _NAME)
-        note = validation.text("input.note", input.note, _TEXT)
+        note = validation.text("input.note", input.note, _TEXT, multiline=True)
         performed = validation.past_date("input.performedOn", input.performed_on)
         assert performed is not None
         resource = fhir.procedure(
             nin, ctx.actor, "procedure-change", {"text": description}, note, performed
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.PROCEDURE_CHANGE, resource, key)
 
     @strawberry.mutation(
@@ -264,14 +264,16 @@ class CriticalInformationMutation:
         for name in sorted(given - _FIELDS_BY_KIND[entry.kind]):
             raise validation.InvalidInput(f"change.{name}", f"does not apply to {entry.kind.name}")
         update = fhir.CriticalUpdate(
-            note=validation.optional_text("change.note", change.note, _TEXT),
+            note=validation.optional_text("change.note", change.note, _TEXT, multiline=True),
             criticality=change.criticality.value if change.criticality else None,
             verification=change.verification.value if change.verification else None,
-            reaction=validation.optional_text("change.reaction", change.reaction, _TEXT),
+            reaction=validation.optional_text(
+                "change.reaction", change.reaction, _TEXT, multiline=True
+            ),
             severity=change.severity.value if change.severity else None,
             status=change.status.value if change.status else None,
         )
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         current, base, decision = await _existing(ctx, nin, entry)
         writer = ctx.clients.core_record_writer
         written = await _apply(
@@ -292,8 +294,8 @@ class CriticalInformationMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        why = validation.text("explanation", explanation, _TEXT)
-        key = key_of(ctx.actor, idempotency_key)
+        why = validation.text("explanation", explanation, _TEXT, multiline=True)
+        key = key_of(info, idempotency_key)
         current, base, decision = await _existing(ctx, nin, entry)
         writer = ctx.clients.core_record_writer
         retired = fhir.retired(current.resource, reason.value, why)

@@ -8,7 +8,7 @@ import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.actor import Actor
 from gateway.identity import NationalIdentityNumber
@@ -21,6 +21,7 @@ TREATMENT_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/ongoing-trea
 NEED_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/communication-need"
 IDEMPOTENCY_SYSTEM = "https://summary-gateway.example/fhir/NamingSystem/idempotency-key"
 CHANGE_KEY = "https://summary-gateway.example/fhir/StructureDefinition/change-key"
+FINGERPRINT = "https://summary-gateway.example/fhir/StructureDefinition/change-fingerprint"
 RETIRED = "https://summary-gateway.example/fhir/StructureDefinition/retired"
 ATC_SYSTEM = "http://www.whocc.no/atc"
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
@@ -42,6 +43,15 @@ TREATMENT_NAMES = {
     "other": "Annen pågående behandling",
 }
 _TREATMENT_BY_NAME = {name: code for code, name in TREATMENT_NAMES.items()}
+
+
+class ChangeKey(NamedTuple):
+    """An idempotency key as the registry stores it, with the fingerprint of the change made
+    under it (``change_types.key_of``): a retry of that change is a replay, another change
+    under the same key is refused."""
+
+    key: str
+    fingerprint: str
 
 
 def concept(system: str, code: str, display: str | None = None) -> Resource:
@@ -75,19 +85,21 @@ def recorder(actor: Actor) -> Resource:
     }
 
 
-def with_key(resource: Resource, key: str | None, *, create: bool) -> Resource:
-    """Stamp the change's idempotency key: an identifier on a new resource (found again by a
-    conditional create), an extension naming the last change on an updated one. An update
-    always drops the previous change's key: a version made without a key must not pass for the
-    replay of an older change."""
-    if create:
-        if key is not None:
-            identifiers = resource.setdefault("identifier", [])
-            identifiers.append({"system": IDEMPOTENCY_SYSTEM, "value": key})
-        return resource
-    others = [e for e in resource.get("extension") or () if e.get("url") != CHANGE_KEY]
+def with_key(resource: Resource, key: ChangeKey | None, *, create: bool) -> Resource:
+    """Stamp the change's idempotency key and the fingerprint of the change made under it: an
+    identifier (found again by a conditional create) and an extension on a new resource, two
+    extensions naming the last change on an updated one. An update always drops the previous
+    change's key: a version made without a key must not pass for the replay of an older change."""
+    others = [
+        e for e in resource.get("extension") or () if e.get("url") not in (CHANGE_KEY, FINGERPRINT)
+    ]
     if key is not None:
-        others.append({"url": CHANGE_KEY, "valueString": key})
+        if create:
+            identifiers = resource.setdefault("identifier", [])
+            identifiers.append({"system": IDEMPOTENCY_SYSTEM, "value": key.key})
+        else:
+            others.append({"url": CHANGE_KEY, "valueString": key.key})
+        others.append({"url": FINGERPRINT, "valueString": key.fingerprint})
     if others:
         resource["extension"] = others
     else:
@@ -95,13 +107,23 @@ def with_key(resource: Resource, key: str | None, *, create: bool) -> Resource:
     return resource
 
 
-def last_change_key(resource: Mapping[str, Any]) -> str | None:
-    """The idempotency key of the change that made this version."""
+def _extension_string(resource: Mapping[str, Any], url: str) -> str | None:
     for extension in resource.get("extension") or ():
-        if extension.get("url") == CHANGE_KEY:
+        if extension.get("url") == url:
             value = extension.get("valueString")
             return value if isinstance(value, str) else None
     return None
+
+
+def last_change_key(resource: Mapping[str, Any]) -> str | None:
+    """The idempotency key of the change that made this version."""
+    return _extension_string(resource, CHANGE_KEY)
+
+
+def change_fingerprint(resource: Mapping[str, Any]) -> str | None:
+    """The fingerprint of the keyed change that made this version (None: made without a key,
+    or before fingerprints were kept)."""
+    return _extension_string(resource, FINGERPRINT)
 
 
 def patient_of(resource: Mapping[str, Any]) -> str | None:

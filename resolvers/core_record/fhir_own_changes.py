@@ -8,6 +8,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.hpr import canonical_hpr
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import HPR_SYSTEM
 from resolvers.core_record import fhir_changes as fhir
@@ -175,7 +176,10 @@ def unblocked(consent: Mapping[str, Any], hpr_number: str) -> Resource | None:
 
     def blocks(actor: Mapping[str, Any]) -> bool:
         identifier = (actor.get("reference") or {}).get("identifier") or {}
-        return identifier.get("system") == HPR_SYSTEM and identifier.get("value") == hpr_number
+        value = identifier.get("value")
+        # Compared in the one spelling: a block another system wrote as 09144901 is lifted too.
+        spelled = canonical_hpr(value) if isinstance(value, str) else None
+        return identifier.get("system") == HPR_SYSTEM and spelled == hpr_number
 
     left = [actor for actor in actors if not blocks(actor)]
     if len(left) == len(actors):

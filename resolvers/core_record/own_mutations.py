@@ -87,7 +87,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         values = _next_of_kin(input)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         writer = ctx.clients.core_record_writer
         return await _own(ctx, nin, lambda: writer.create(own_fhir.next_of_kin(nin, *values), key))
@@ -99,7 +99,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         values = _next_of_kin(input)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "RelatedPerson")
         resource = own_fhir.changed_next_of_kin(current.resource, *values)
@@ -112,7 +112,7 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "RelatedPerson")
         writer = ctx.clients.core_record_writer
@@ -135,7 +135,7 @@ class OwnRegistrationsMutation:
             text = f"{text} ({validation.language_code('input.language', input.language)})"
         elif input.language is not None:
             raise validation.InvalidInput("input.language", "applies only to an interpreter")
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         writer = ctx.clients.core_record_writer
         patient_id = await writer.patient_id(nin)
@@ -150,7 +150,7 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "Flag")
         if fhir.category(current.resource) != "communication-need":
@@ -167,7 +167,7 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         writer = ctx.clients.core_record_writer
         registered = [
@@ -190,7 +190,7 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         current, base = await _own_entry(ctx, nin, entry, "Condition")
         if not own_fhir.counts_as_self_reported(current.resource):
@@ -209,7 +209,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         chosen = _sections(sections)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
         resource = own_fhir.consent(nin, "restriction", sections=tuple(sorted(chosen)))
@@ -228,7 +228,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         chosen = _sections(sections)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
         consents = await writer.current(nin, "Consent")
@@ -247,7 +247,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         number = validation.hpr_number("hprNumber", hpr_number)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
         resource = own_fhir.consent(nin, "block", hpr_numbers=(number,))
@@ -267,7 +267,7 @@ class OwnRegistrationsMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         number = validation.hpr_number("hprNumber", hpr_number)
-        key = key_of(ctx.actor, idempotency_key)
+        key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
         consents = await writer.current(nin, "Consent")
@@ -285,7 +285,7 @@ async def _lift(
     ctx: Context,
     nin: NationalIdentityNumber,
     plan: list[tuple[fhir.Resource | None, str]],
-    key: str | None,
+    key: fhir.ChangeKey | None,
     code: str,
 ) -> ChangeResult:
     """Write each changed Consent over the version just read. Nothing to lift: nothing written

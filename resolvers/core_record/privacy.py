@@ -2,6 +2,12 @@
 
 Read before anything else for every summary: the policy needs them to decide what may be
 fetched at all (docs/fhir-profile.md, "Consent").
+
+The read fails closed. Only a whole read counts (every page, ``FhirSource.search(whole=True)``),
+and only Consents understood in full: a Consent of another category, a provision this module
+cannot interpret or an actor without an HPR number raises ``ValueError``, which the source
+client turns into SOURCE_BAD_RESPONSE. A block or restriction not understood is not a block or
+restriction absent: then nothing is shown.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 from gateway.context import Context
 from gateway.fetch import Fetched
 from gateway.fhir import SearchResult, first, text
+from gateway.hpr import canonical_hpr
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import ALL_SECTIONS, PrivacySettings
 from resolvers.common import HPR_SYSTEM
@@ -21,39 +28,99 @@ from resolvers.section import SourceName
 SOURCE = SourceName.CORE_RECORD
 PRIVACY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/privacy"
 
+ACTIVE = "active"
+# FHIR R4's other Consent statuses: none of them is in force. Any other status is not FHIR.
+NOT_IN_FORCE = frozenset({"draft", "proposed", "rejected", "inactive", "entered-in-error"})
+CATEGORIES = frozenset({"reservation", "restriction", "block"})
+# What a provision of each category may hold; anything more (a period, data, purpose, nested
+# provisions) would narrow or widen it in a way this reader does not apply.
+_PROVISION_KEYS = {"restriction": {"type", "code"}, "block": {"type", "actor"}}
 
-def _category(consent: Mapping[str, Any]) -> str | None:
-    for concept in consent.get("category") or ():
-        for coding in concept.get("coding") or ():
-            if coding.get("system") == PRIVACY_SYSTEM:
-                return text(coding.get("code"))
-    return None
+
+def _category(consent: Mapping[str, Any]) -> str:
+    codes = {
+        coding.get("code")
+        for concept in consent.get("category") or ()
+        for coding in concept.get("coding") or ()
+        if coding.get("system") == PRIVACY_SYSTEM
+    }
+    if len(codes) != 1 or not codes <= CATEGORIES:
+        raise ValueError("a privacy Consent of no known category")
+    return str(codes.pop())
+
+
+def _in_force(consent: Mapping[str, Any]) -> bool:
+    status = consent.get("status")
+    if status == ACTIVE:
+        return True
+    if status in NOT_IN_FORCE:
+        return False
+    raise ValueError("a privacy Consent with a status FHIR does not define")
+
+
+def _provision(consent: Mapping[str, Any], category: str) -> Mapping[str, Any]:
+    provision = consent.get("provision")
+    if category == "reservation":
+        if provision is not None:
+            raise ValueError("a reservation with a provision")
+        return {}
+    if not isinstance(provision, Mapping) or provision.get("type") != "deny":
+        raise ValueError("a restriction or block that is not a deny provision")
+    if not set(provision) <= _PROVISION_KEYS[category]:
+        raise ValueError("a provision with parts this reader does not apply")
+    return provision
+
+
+def _restricted(provision: Mapping[str, Any]) -> set[str]:
+    codes = {first(code.get("coding")).get("code") for code in provision.get("code") or ()}
+    # A restriction naming no section (or an unknown one) restricts the whole record:
+    # when in doubt, withhold.
+    named = {code for code in codes if code in ALL_SECTIONS}
+    return named if named and named == codes else set(ALL_SECTIONS)
+
+
+def _blocked(provision: Mapping[str, Any]) -> set[str]:
+    actors = provision.get("actor") or ()
+    if not actors:
+        raise ValueError("a block that names nobody")
+    blocked = set()
+    for actor in actors:
+        identifier = (actor.get("reference") or {}).get("identifier") or {}
+        value = text(identifier.get("value"))
+        number = canonical_hpr(value) if value is not None else None
+        if identifier.get("system") != HPR_SYSTEM or number is None:
+            raise ValueError("a block of someone not named by an HPR number")
+        blocked.add(number)
+    return blocked
 
 
 def privacy_settings(result: SearchResult) -> PrivacySettings:
-    """The settings the patient's active privacy Consents add up to."""
+    """The settings the patient's active privacy Consents add up to; ``ValueError`` when the
+    read was not whole or a Consent is not understood (then they are unknown)."""
+    if result.truncated:
+        raise ValueError("the privacy settings were not read whole")
     reserved = False
     restricted: set[str] = set()
     blocked: set[str] = set()
     for consent in result.matches:
-        if consent.get("status") != "active":
+        # The search asks for active Consents only; a server may ignore that, so check again.
+        if not _in_force(consent):
             continue
         category = _category(consent)
-        provision = consent.get("provision") or {}
+        provision = _provision(consent, category)
         if category == "reservation":
             reserved = True
         elif category == "restriction":
-            codes = {first(code.get("coding")).get("code") for code in provision.get("code") or ()}
-            # A restriction naming no section (or an unknown one) restricts the whole record:
-            # when in doubt, withhold.
-            named = {code for code in codes if code in ALL_SECTIONS}
-            restricted |= named if named and named == codes else set(ALL_SECTIONS)
-        elif category == "block":
-            for actor in provision.get("actor") or ():
-                identifier = (actor.get("reference") or {}).get("identifier") or {}
-                if identifier.get("system") == HPR_SYSTEM and text(identifier.get("value")):
-                    blocked.add(identifier["value"])
+            restricted |= _restricted(provision)
+        else:
+            blocked |= _blocked(provision)
     return PrivacySettings(reserved, frozenset(restricted), frozenset(blocked))
+
+
+def consent_params(nin: NationalIdentityNumber) -> list[tuple[str, str]]:
+    """The search for the patient's privacy Consents in force; the reader and the writer ask
+    the same (they share one flight)."""
+    return [("patient:identifier", nin.fhir_token), ("status", ACTIVE)]
 
 
 def prefetch(ctx: Context, nin: NationalIdentityNumber) -> asyncio.Future[Fetched[PrivacySettings]]:

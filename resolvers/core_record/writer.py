@@ -22,17 +22,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.errors import EntryNotFound, VersionConflict
+from gateway.errors import EntryNotFound, IdempotencyKeyReused, VersionConflict
 from gateway.fhir import FhirSource
 from gateway.fhir_write import FhirWriter, Versioned
 from gateway.identity import NationalIdentityNumber
 from resolvers.core_record import fhir_changes as changes
-from resolvers.core_record.fhir_changes import IDEMPOTENCY_SYSTEM, Resource
+from resolvers.core_record.fhir_changes import IDEMPOTENCY_SYSTEM, ChangeKey, Resource
+from resolvers.core_record.privacy import consent_params
 
 _PATIENT_PARAM = {
     "AllergyIntolerance": "patient:identifier",
     "RelatedPerson": "patient:identifier",
-    "Consent": "patient:identifier",
 }
 
 
@@ -73,12 +73,15 @@ class CoreRecordWriter:
         self._writer = writer
         self._reader = reader
 
-    async def create(self, resource: Resource, key: str | None) -> Written:
-        """Create ``resource`` unless an earlier attempt with ``key`` did."""
-        condition = (IDEMPOTENCY_SYSTEM, key) if key is not None else None
+    async def create(self, resource: Resource, key: ChangeKey | None) -> Written:
+        """Create ``resource`` unless an earlier attempt with ``key`` did (then a replay, or
+        IDEMPOTENCY_KEY_REUSED when that attempt made another change)."""
+        condition = (IDEMPOTENCY_SYSTEM, key.key) if key is not None else None
         versioned = await self._writer.create(
             changes.with_key(resource, key, create=True), condition
         )
+        if not versioned.created:
+            _same_change(versioned.resource, key)
         return _written(versioned, replayed=not versioned.created)
 
     async def entry(self, nin: NationalIdentityNumber, resource_type: str, entry_id: str) -> Entry:
@@ -89,9 +92,14 @@ class CoreRecordWriter:
             raise EntryNotFound("the patient's record holds no such entry")
         return Entry(versioned.resource, versioned.version)
 
-    async def update(self, resource: Resource, base_version: str, key: str | None) -> Written:
+    async def update(self, resource: Resource, base_version: str, key: ChangeKey | None) -> Written:
         """Write ``resource`` over version ``base_version``; VERSION_CONFLICT when the entry
-        moved on, unless it was this very change (same key) that moved it: then a replay."""
+        moved on, unless it was this very change (same key) that moved it: then a replay.
+        IDEMPOTENCY_KEY_REUSED when the key made another change to the entry."""
+        # ``resource`` was built from the entry as it is now: if the key made that version,
+        # it must have made it with this very change.
+        if key is not None and changes.last_change_key(resource) == key.key:
+            _same_change(resource, key)
         try:
             versioned = await self._writer.update(
                 changes.with_key(resource, key, create=False), base_version
@@ -100,18 +108,26 @@ class CoreRecordWriter:
             if key is None:
                 raise
             current = await self._writer.read(str(resource["resourceType"]), str(resource["id"]))
-            if changes.last_change_key(current.resource) != key:
+            if changes.last_change_key(current.resource) != key.key:
                 raise
+            _same_change(current.resource, key)
             return _written(current, replayed=True)
         return _written(versioned, replayed=False)
 
     async def current(self, nin: NationalIdentityNumber, resource_type: str) -> list[Entry]:
         """Every entry of ``resource_type`` the patient has now, asked of the registry (never
         the cache): what a set-style change (open sections, unblock, count) is based on."""
-        param = _PATIENT_PARAM.get(resource_type, "subject:identifier")
-        result = await self._reader.search(
-            resource_type, [(param, nin.fhir_token)], patient=nin.value, cacheable=False
-        )
+        if resource_type == "Consent":
+            # The privacy settings in force, every page of them (as the reader asks them):
+            # an unblock must find the block wherever it is.
+            result = await self._reader.search(
+                "Consent", consent_params(nin), patient=nin.value, cacheable=False, whole=True
+            )
+        else:
+            param = _PATIENT_PARAM.get(resource_type, "subject:identifier")
+            result = await self._reader.search(
+                resource_type, [(param, nin.fhir_token)], patient=nin.value, cacheable=False
+            )
         return [
             Entry(r, str((r.get("meta") or {}).get("versionId") or "1")) for r in result.matches
         ]
@@ -122,6 +138,19 @@ class CoreRecordWriter:
             "Patient", [("identifier", nin.fhir_token)], patient=nin.value
         )
         return str(result.matches[0]["id"]) if result.matches else None
+
+
+def _same_change(made: Mapping[str, Any], key: ChangeKey | None) -> None:
+    """Refuse when ``made``, found under ``key``, was made by another change. An entry written
+    before fingerprints were kept has none: it is taken as the replay it was taken for then."""
+    if key is None:
+        return
+    fingerprint = changes.change_fingerprint(made)
+    if fingerprint is not None and fingerprint != key.fingerprint:
+        raise IdempotencyKeyReused(
+            "this idempotency key was used for another change; nothing was written (use a new "
+            "key for a new change)"
+        )
 
 
 def _written(versioned: Versioned, *, replayed: bool) -> Written:

@@ -208,3 +208,16 @@ async def test_date_ranges_combine_two_comparisons(
     assert status == 200
     assert bundle["total"] > 0
     assert all("2020" <= e["period"]["start"] < "2024" for e in entries(bundle))
+
+
+async def test_consents_can_be_searched_by_status(
+    registries: MockRegistries, session: aiohttp.ClientSession
+) -> None:
+    blocking = fixture("blocked-hpr").nin
+    url = registries.base_urls[Source.CORE_RECORD] + "/Consent"
+    patient = ("patient:identifier", token(blocking))
+    _, every = await get_json(session, url, [patient])
+    _, active = await get_json(session, url, [patient, ("status", "active")])
+    _, inactive = await get_json(session, url, [patient, ("status", "inactive,draft")])
+    assert every["total"] == active["total"] >= 1
+    assert inactive["total"] == 0
