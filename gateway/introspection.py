@@ -31,6 +31,6 @@ class NoIntrospection(ValidationRule):
             )
 
 
-def strip_suggestions(error: GraphQLError) -> None:
-    """Drop graphql-core's "Did you mean …?" from a validation message."""
-    error.message = _SUGGESTION.sub("", error.message)
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean …?"."""
+    return _SUGGESTION.sub("", message)
