@@ -122,6 +122,32 @@ async def test_malformed_json_is_400_with_a_code(gateway: GatewayServer) -> None
         assert codes(await response.json()) == ["BAD_REQUEST"]
 
 
+@pytest.mark.parametrize("body", [b"null", b' "x"', b"123", b"true", b"", b"  "])
+@pytest.mark.parametrize("accept", ["application/json", GRAPHQL_RESPONSE])
+async def test_a_json_body_that_is_not_an_object_is_400_with_a_code(
+    gateway: GatewayServer, body: bytes, accept: str
+) -> None:
+    async with gateway.session.post(
+        f"{gateway.url}/graphql",
+        data=body,
+        headers={"Content-Type": "application/json", "Accept": accept},
+    ) as response:
+        assert response.status == 400
+        assert response.content_type == accept
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Request-ID"]
+        assert codes(await response.json(content_type=None)) == ["BAD_REQUEST"]
+
+
+@pytest.mark.parametrize("item", [None, "x", 123, True, [TYPENAME]])
+async def test_a_batch_item_that_is_not_an_object_is_400_with_a_code(
+    tight: GatewayServer, item: Any
+) -> None:
+    status, _, body = await post(tight, [TYPENAME, item])
+    assert status == 400
+    assert codes(body) == ["BAD_REQUEST"]
+
+
 # --- CSRF prevention -------------------------------------------------------------------------
 
 
