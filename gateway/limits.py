@@ -206,6 +206,8 @@ class OperationMeasurer:
         name = node.name.value
         if name in _INTROSPECTION_ROOTS:
             return Measure(0, 0)
+        if self._max_depth is not None and level + 1 > self._max_depth:
+            raise LimitExceeded("QUERY_TOO_DEEP")  # before going deeper, not on the way back
         if name == "__typename" or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return Measure(1, 1)
         definition = parent.fields.get(name)
