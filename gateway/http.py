@@ -263,6 +263,15 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # strawberry reads the decoded body with ``.get``: a JSON value that is neither an
+        # object nor an array (null, a string, a number, true) would fail there as a bare 500.
+        # Such a value starts with neither brace; the body is read once and cached.
+        if (
+            request.method == "POST"
+            and JSON in (request.content_type or "")
+            and (await request.get_body()).lstrip()[:1] not in (b"{", b"[", b"")
+        ):
+            raise RequestRefused("The body must be a JSON object (an array for a batch).")
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if not isinstance(item.operation_name, str | None):
@@ -280,6 +289,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
             raise BatchingDisabled("Batched requests (a JSON array) are not accepted here.")
         if not request_data:
             raise RequestRefused("A batch must hold at least one operation.")
+        if not all(isinstance(item, dict) for item in request_data):
+            raise RequestRefused("Each operation in a batch must be a JSON object.")
         if len(request_data) > graphql.max_batch:
             raise BatchTooLarge(
                 f"A batch may hold at most {graphql.max_batch} operations, "

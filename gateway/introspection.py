@@ -14,7 +14,9 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, ValidationRule
 
 _INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
-_SUGGESTION = re.compile(r" Did you mean .*\?$", re.DOTALL)
+# Anywhere in the message (an unknown input field's is followed by more text); the suggested
+# names hold no "?", so the match ends with the suggestion.
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
 
 class NoIntrospection(ValidationRule):
@@ -31,6 +33,7 @@ class NoIntrospection(ValidationRule):
             )
 
 
-def strip_suggestions(error: GraphQLError) -> None:
-    """Drop graphql-core's "Did you mean …?" from a validation message."""
-    error.message = _SUGGESTION.sub("", error.message)
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean …?" (fields, arguments, types, input
+    fields, enum values)."""
+    return _SUGGESTION.sub("", message)

@@ -80,27 +80,75 @@ def token_limit_error(error: GraphQLError) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """What one operation asks for."""
+    """What one operation (or one selection in it) asks for."""
 
     depth: int
     cost: int
 
 
-class _Measurer:
-    """Walks an operation with the schema's types, fragments expanded once per spread."""
+class LimitExceeded(Exception):
+    """The walk passed a limit and stopped there; ``code`` says which."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, settings: GraphQLSettings):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class OperationMeasurer:
+    """Measures the operations of one document with the schema's types.
+
+    Work is proportional to the document, not to what its fragments expand to: each fragment is
+    measured once (``measure_fragment``) and reused wherever it is spread. That holds because a
+    selection's cost is linear in the multiplier it is reached under (each field costs the
+    product of the assumed list sizes above it), so a fragment's measure is kept at multiplier 1
+    and scaled. Fragments spread inside themselves (a cycle, which validation refuses) count
+    nothing where they recur. With ``limits``, the walk stops as soon as the depth or the cost
+    seen so far passes a limit (``LimitExceeded``): a document that expands to billions of fields
+    is refused after the few thousand it takes to pass the limit.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        settings: GraphQLSettings,
+        *,
+        limits: bool = False,
+    ) -> None:
         self.schema = schema
         self.settings = settings
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        self._max_depth = settings.max_depth if limits else None
+        self._max_cost = settings.max_cost if limits else None
+        self._measured: dict[tuple[str, str], Measure] = {}
+        self._in_progress: set[str] = set()
 
     def operation(self, node: OperationDefinitionNode) -> Measure:
+        """The depth and cost of one operation (``LimitExceeded`` past a limit, with limits)."""
         root = self.schema.get_root_type(node.operation)
         if root is None:
             return Measure(0, 0)
-        return self._selections(node.selection_set, root, 1, frozenset())
+        try:
+            return self._selections(node.selection_set, root, 1, 0)
+        finally:
+            # A walk stopped at a limit leaves fragments half measured; none is kept.
+            self._in_progress.clear()
+
+    def measure_fragment(
+        self,
+        fragment: FragmentDefinitionNode,
+        target: GraphQLNamedType,
+        multiplier: int,
+        level: int,
+    ) -> Measure:
+        """One fragment's measure at multiplier 1, its depth relative to where it is spread.
+
+        Called once per fragment and type (the spreads after the first reuse the result);
+        ``multiplier`` and ``level`` are those of the first spread, for stopping at a limit.
+        """
+        return self._selections(fragment.selection_set, target, multiplier, level)
 
     def _list_size(self, parent: GraphQLNamedType, field: str) -> int:
         return self.settings.list_sizes.get(
@@ -108,58 +156,71 @@ class _Measurer:
         )
 
     def _selections(
-        self,
-        selection_set: SelectionSetNode,
-        parent: GraphQLNamedType,
-        multiplier: int,
-        seen: frozenset[str],
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, multiplier: int, level: int
     ) -> Measure:
+        """The selections' measure at multiplier 1; ``multiplier`` and ``level`` (fields above)
+        place them in the operation, so that a limit is noticed as soon as it is passed."""
         depth, cost = 0, 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                measure = self._field(selection, parent, multiplier, seen)
+                measure = self._field(selection, parent, multiplier, level)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
                 measure = self._selections(
-                    selection.selection_set, target or parent, multiplier, seen
+                    selection.selection_set, target or parent, multiplier, level
                 )
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:  # unknown or cyclic: other rules report it
-                    continue
-                target = self.schema.get_type(fragment.type_condition.name.value)
-                measure = self._selections(
-                    fragment.selection_set, target or parent, multiplier, seen | {name}
-                )
+                measure = self._spread(selection, parent, multiplier, level)
             else:  # pragma: no cover - graphql-core has no other selection kinds
                 continue
             depth = max(depth, measure.depth)
             cost += measure.cost
+            # What this selection set adds is a lower bound of the operation's whole measure.
+            if self._max_depth is not None and level + depth > self._max_depth:
+                raise LimitExceeded("QUERY_TOO_DEEP")
+            if self._max_cost is not None and multiplier * cost > self._max_cost:
+                raise LimitExceeded("QUERY_TOO_COSTLY")
         return Measure(depth, cost)
 
+    def _spread(
+        self, node: FragmentSpreadNode, parent: GraphQLNamedType, multiplier: int, level: int
+    ) -> Measure:
+        name = node.name.value
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._in_progress:  # unknown or cyclic: rules report it
+            return Measure(0, 0)
+        target = self.schema.get_type(fragment.type_condition.name.value) or parent
+        key = (name, target.name)
+        measure = self._measured.get(key)
+        if measure is None:
+            self._in_progress.add(name)
+            measure = self.measure_fragment(fragment, target, multiplier, level)
+            self._in_progress.discard(name)
+            self._measured[key] = measure
+        return measure
+
     def _field(
-        self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, seen: frozenset[str]
+        self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, level: int
     ) -> Measure:
         name = node.name.value
         if name in _INTROSPECTION_ROOTS:
             return Measure(0, 0)
+        if self._max_depth is not None and level + 1 > self._max_depth:
+            raise LimitExceeded("QUERY_TOO_DEEP")  # before going deeper, not on the way back
         if name == "__typename" or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return Measure(1, multiplier)
+            return Measure(1, 1)
         definition = parent.fields.get(name)
-        if definition is None:  # an unknown field: FieldsOnCorrectTypeRule reports it
-            return Measure(1, multiplier)
-        cost = multiplier
-        if node.selection_set is None:
-            return Measure(1, cost)
-        child_multiplier = multiplier
+        if definition is None or node.selection_set is None:
+            # (an unknown field: FieldsOnCorrectTypeRule reports it)
+            return Measure(1, 1)
+        list_size = 1
         if is_list_type(get_nullable_type(definition.type)):
-            child_multiplier *= self._list_size(parent, name)
+            list_size = self._list_size(parent, name)
         below = self._selections(
-            node.selection_set, get_named_type(definition.type), child_multiplier, seen
+            node.selection_set, get_named_type(definition.type), multiplier * list_size, level + 1
         )
-        return Measure(1 + below.depth, cost + below.cost)
+        return Measure(1 + below.depth, 1 + list_size * below.cost)
 
 
 def measure_operation(
@@ -168,8 +229,9 @@ def measure_operation(
     operation: OperationDefinitionNode,
     settings: GraphQLSettings,
 ) -> Measure:
-    """Depth and cost of one operation of ``document`` (used by the rule and by tests)."""
-    return _Measurer(schema, document, settings).operation(operation)
+    """Depth and cost of one operation of ``document``, measured whole (the limits do not stop
+    the walk): for tests and for telling what a document costs."""
+    return OperationMeasurer(schema, document, settings).operation(operation)
 
 
 def limit_rules(settings: GraphQLSettings) -> list[type[ASTValidationRule]]:
@@ -188,32 +250,31 @@ def limit_rules(settings: GraphQLSettings) -> list[type[ASTValidationRule]]:
                         extensions={"code": "TOO_MANY_ALIASES", "limit": settings.max_aliases},
                     )
                 )
-            measurer = _Measurer(context.schema, node, settings)
+            measurer = OperationMeasurer(context.schema, node, settings, limits=True)
             for operation in node.definitions:
                 if not isinstance(operation, OperationDefinitionNode):
                     continue
-                measure = measurer.operation(operation)
-                if measure.depth > settings.max_depth:
-                    self.report_error(
-                        GraphQLError(
-                            f"The query is {measure.depth} fields deep; the limit is "
-                            f"{settings.max_depth}.",
-                            operation,
-                            extensions={"code": "QUERY_TOO_DEEP", "limit": settings.max_depth},
-                        )
-                    )
-                if measure.cost > settings.max_cost:
-                    self.report_error(
-                        GraphQLError(
-                            f"The query would cost {measure.cost} (fields times assumed list "
-                            f"sizes); the limit is {settings.max_cost}.",
-                            operation,
-                            extensions={"code": "QUERY_TOO_COSTLY", "limit": settings.max_cost},
-                        )
-                    )
+                try:
+                    measurer.operation(operation)
+                except LimitExceeded as exceeded:
+                    self.report_error(_limit_error(exceeded.code, operation, settings))
             return self.BREAK
 
     return [OperationLimits, MaxIntrospectionDepthRule]
+
+
+def _limit_error(
+    code: str, operation: OperationDefinitionNode, settings: GraphQLSettings
+) -> GraphQLError:
+    if code == "QUERY_TOO_DEEP":
+        limit = settings.max_depth
+        message = f"The query is more than {limit} fields deep (the limit)."
+    else:
+        limit = settings.max_cost
+        message = (
+            f"The query would cost more than {limit} (the limit; fields times assumed list sizes)."
+        )
+    return GraphQLError(message, operation, extensions={"code": code, "limit": limit})
 
 
 def _aliases(node: DocumentNode) -> Iterator[FieldNode]:

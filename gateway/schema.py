@@ -21,12 +21,13 @@ from strawberry.types import ExecutionContext
 from gateway.audit.store import AuditUnavailable
 from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, BadUserInput, GatewayError
-from gateway.introspection import NoIntrospection, strip_suggestions
+from gateway.introspection import NoIntrospection, without_suggestions
 from gateway.limits import TokenLimit, limit_rules, token_limit_error
 from gateway.scalars import SCALAR_OVERRIDES
 from gateway.settings import GraphQLSettings
 from gateway.shared_results import SharingExecutionContext
 from gateway.validation_cache import CachedValidation, ValidationResults
+from gateway.value_errors import is_variable_error, safe_variable_message, without_value
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 
@@ -95,8 +96,10 @@ class GatewaySchema(strawberry.Schema):
 
     graphql-core's messages for bad input end in ``found: '<the value>'``, which for an identity
     number is patient data; unexpected exceptions may carry anything. So: our own errors show
-    only their own message; unexpected ones show a generic message with the request id, and
-    their detail goes to the log as the exception type and stack, never the message.
+    only their own message; graphql-core's about a variable or a literal keep their words but
+    lose the value (``gateway/value_errors.py``); unexpected ones show a generic message with
+    the request id, and their detail goes to the log as the exception type and stack, never
+    the message. With suggestions off, no message says "Did you mean …?".
 
     Every error leaves with an ``extensions.code``: graphql-core's own parse and validation
     errors get Apollo's ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``, variable
@@ -126,6 +129,11 @@ class GatewaySchema(strawberry.Schema):
             elif isinstance(known, BadUserInput):
                 error.message = known.message
                 log.info("refused bad input: %s", known.message)
+            elif known is None and is_variable_error(error):
+                # graphql-core could not coerce a variable: the caller's mistake, not ours.
+                error.message = self._without_suggestions(safe_variable_message(error.message))
+                error.extensions = {"code": "BAD_USER_INPUT"}
+                log.info("refused a variable: %s", error.message)
             elif known is not None:
                 log.warning("%s at %s: %s", known.code, error.path, known.message)
             elif error.original_error is not None:
@@ -147,12 +155,14 @@ class GatewaySchema(strawberry.Schema):
             if not token_limit_error(error):
                 error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
             return
-        if not self.field_suggestions:
-            strip_suggestions(error)
+        error.message = self._without_suggestions(without_value(error.message) or error.message)
         if not error.extensions or "code" not in error.extensions:
             # Validation errors were coded by CodeValidationErrors; what is left before
             # execution is graphql-core's coercion of the variables.
             error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+
+    def _without_suggestions(self, message: str) -> str:
+        return message if self.field_suggestions else without_suggestions(message)
 
 
 def build_schema(

@@ -228,6 +228,7 @@ def _selected_names(info: Info[Context, None]) -> set[str]:
     """
     raw = info._raw_info  # graphql-core's GraphQLResolveInfo, which strawberry wraps
     names: set[str] = set()
+    spread: set[str] = set()  # each fragment once, however often it is spread
     pending: list[SelectionNode] = [
         selection
         for node in raw.field_nodes
@@ -240,7 +241,8 @@ def _selected_names(info: Info[Context, None]) -> set[str]:
             names.add(selection.name.value)
         elif isinstance(selection, InlineFragmentNode):
             pending.extend(selection.selection_set.selections)
-        elif isinstance(selection, FragmentSpreadNode):
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in spread:
+            spread.add(selection.name.value)
             fragment = raw.fragments.get(selection.name.value)
             if fragment is not None:
                 pending.extend(fragment.selection_set.selections)

@@ -15,6 +15,10 @@ from resolvers.examples import SUMMARY_QUERY, SUMMARY_QUERY_FILE
 from tests.conftest import GatewayServer, dev_keys_published, serve, settings_for
 
 NIN = "12834122055"
+REGISTER_TREATMENT = (
+    "mutation RegisterTreatment($nin: NationalIdentityNumber!, $input: OngoingTreatmentInput!) "
+    "{ registerOngoingTreatment(nin: $nin, input: $input) { replayed } }"
+)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
@@ -24,6 +28,7 @@ async def production_gateway(
 ) -> AsyncIterator[GatewayServer]:
     documents = tmp_path_factory.mktemp("trusted-documents")
     (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
+    (documents / "register-treatment.graphql").write_text(REGISTER_TREATMENT)
     async with dev_keys_published() as issuer:
         settings = Settings(
             sources=settings_for(shared_registries).sources,
@@ -59,6 +64,33 @@ async def test_a_registered_document_runs_by_its_hash(production: GatewayServer)
     assert status == 200
     assert "errors" not in body
     assert body["data"]["patient"]["nin"] == NIN
+
+
+async def test_a_registered_document_without_its_variables_is_bad_user_input(
+    production: GatewayServer,
+) -> None:
+    status, body = await request(production, {"extensions": persisted(SUMMARY_QUERY)})
+    assert status == 400
+    assert "data" not in body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    "typo",
+    [{"treatmen": "DIALYSIS"}, {"treatment": "DIALYSI"}],
+    ids=["input-field", "enum-value"],
+)
+async def test_a_misspelt_variable_gets_no_suggestion_in_production(
+    production: GatewayServer, registries: MockRegistries, typo: dict[str, str]
+) -> None:
+    variables = {"nin": NIN, "input": {"note": "Dialyse", "startedOn": "2026-10-01", **typo}}
+    status, body = await request(
+        production, {"extensions": persisted(REGISTER_TREATMENT), "variables": variables}
+    )
+    assert status == 400
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
+    assert [e["message"] for e in body["errors"] if "Did you mean" in e["message"]] == []
+    assert len(registries.population.edits) == 0
 
 
 async def test_an_unknown_hash_is_persisted_query_not_found(production: GatewayServer) -> None:

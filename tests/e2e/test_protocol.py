@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from gateway.persisted import document_hash
 from gateway.settings import AuditSettings, GraphQLSettings, Settings
 from mocks.runner import MockRegistries
 from mocks.sources import Source
+from resolvers.examples import SUMMARY_QUERY
 from tests.conftest import GatewayServer, serve, settings_for
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -83,6 +85,33 @@ async def test_an_invalid_identity_number_in_variables_is_a_400_request_error(
     assert codes(body) == ["BAD_USER_INPUT"]
 
 
+async def test_a_missing_variable_is_a_400_request_error_not_an_internal_one(
+    gateway: GatewayServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The summary by hash without its variables, as a client that forgot them sends it.
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(SUMMARY_QUERY)}}
+    known = {"query": SUMMARY_QUERY, "variables": {"nin": EXAMPLE_NIN}, "extensions": persisted}
+    assert (await post(gateway, known))[0] == 200
+    with caplog.at_level(logging.INFO):
+        status, media_type, body = await post(
+            gateway, {"extensions": persisted}, {"Accept": GRAPHQL_RESPONSE}
+        )
+    assert (status, media_type) == (400, GRAPHQL_RESPONSE)
+    assert "data" not in body
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["message"] == (
+        "Variable '$nin' has invalid value: Expected a value of non-null type "
+        "'NationalIdentityNumber!' to be provided."
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    status, _, body = await post(
+        gateway, {"query": SUMMARY_QUERY, "variables": {"nin": int(EXAMPLE_NIN)}}
+    )
+    assert status == 200, "application/json keeps 200"
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert EXAMPLE_NIN not in str(body)
+
+
 async def test_malformed_json_is_400_with_a_code(gateway: GatewayServer) -> None:
     async with gateway.session.post(
         f"{gateway.url}/graphql",
@@ -91,6 +120,32 @@ async def test_malformed_json_is_400_with_a_code(gateway: GatewayServer) -> None
     ) as response:
         assert response.status == 400
         assert codes(await response.json()) == ["BAD_REQUEST"]
+
+
+@pytest.mark.parametrize("body", [b"null", b' "x"', b"123", b"true", b"", b"  "])
+@pytest.mark.parametrize("accept", ["application/json", GRAPHQL_RESPONSE])
+async def test_a_json_body_that_is_not_an_object_is_400_with_a_code(
+    gateway: GatewayServer, body: bytes, accept: str
+) -> None:
+    async with gateway.session.post(
+        f"{gateway.url}/graphql",
+        data=body,
+        headers={"Content-Type": "application/json", "Accept": accept},
+    ) as response:
+        assert response.status == 400
+        assert response.content_type == accept
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Request-ID"]
+        assert codes(await response.json(content_type=None)) == ["BAD_REQUEST"]
+
+
+@pytest.mark.parametrize("item", [None, "x", 123, True, [TYPENAME]])
+async def test_a_batch_item_that_is_not_an_object_is_400_with_a_code(
+    tight: GatewayServer, item: Any
+) -> None:
+    status, _, body = await post(tight, [TYPENAME, item])
+    assert status == 400
+    assert codes(body) == ["BAD_REQUEST"]
 
 
 # --- CSRF prevention -------------------------------------------------------------------------

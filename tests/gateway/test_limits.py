@@ -3,12 +3,24 @@ with the limit's code, before any resolver runs. Also introspection and field su
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from graphql import OperationDefinitionNode, Source, TokenKind
+import pytest
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLNamedType,
+    OperationDefinitionNode,
+    Source,
+    TokenKind,
+    parse,
+)
 from graphql.language.lexer import Lexer
 
+from gateway.limits import LimitExceeded, Measure, OperationMeasurer
 from gateway.schema import build_schema
+from gateway.schema import schema as gateway_schema
 from gateway.settings import GraphQLSettings
 from tests.conftest import SchemaRunner
 
@@ -50,7 +62,7 @@ async def test_a_query_at_the_depth_limit_runs_and_one_level_deeper_is_refused(
     data, errors = await run(runner, DEEP, max_depth=4)
     assert data is None
     assert codes(errors) == ["QUERY_TOO_DEEP"]
-    assert errors[0]["message"] == "The query is 5 fields deep; the limit is 4."
+    assert errors[0]["message"] == "The query is more than 4 fields deep (the limit)."
 
 
 async def test_depth_counts_through_fragments(runner: SchemaRunner) -> None:
@@ -155,3 +167,121 @@ def test_a_paged_list_counts_at_its_default_page_size() -> None:
     measured = measure_operation(gateway_schema._schema, document, operation, GraphQLSettings())
     # accessLog 1 + entries 1 + 20 * (fields 1 + 10 * field 1)
     assert measured.cost == 1 + 1 + 20 * (1 + 10 * 1)
+
+
+def fan_out(levels: int) -> str:
+    """A document of ``levels`` fragments, each spreading the one below twice: about 40 bytes a
+    level, expanding to 2 ** (levels - 1) ``__typename`` fields."""
+    fragments = " ".join(
+        f"fragment F{level} on Query {{ ...F{level - 1} ...F{level - 1} }}"
+        for level in range(1, levels)
+    )
+    return f"{{ ...F{levels - 1} }} fragment F0 on Query {{ __typename }} {fragments}"
+
+
+class CountingMeasurer(OperationMeasurer):
+    """Counts, per fragment, the measures started and finished."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started: Counter[str] = Counter()
+        self.finished: Counter[str] = Counter()
+
+    def measure_fragment(
+        self,
+        fragment: FragmentDefinitionNode,
+        target: GraphQLNamedType,
+        multiplier: int,
+        level: int,
+    ) -> Measure:
+        self.started[fragment.name.value] += 1
+        measure = super().measure_fragment(fragment, target, multiplier, level)
+        self.finished[fragment.name.value] += 1
+        return measure
+
+
+def measurer_for(document: DocumentNode, *, limits: bool, **settings: Any) -> CountingMeasurer:
+    return CountingMeasurer(
+        gateway_schema._schema, document, GraphQLSettings(**settings), limits=limits
+    )
+
+
+def only_operation(document: DocumentNode) -> OperationDefinitionNode:
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return operation
+
+
+def test_each_fragment_is_measured_once_however_often_it_is_spread() -> None:
+    document = parse(fan_out(60))
+    measurer = measurer_for(document, limits=False)
+    measured = measurer.operation(only_operation(document))
+    # The whole expansion is counted (2 ** 59 fields), from 60 fragment measures.
+    assert measured == Measure(depth=1, cost=2**59)
+    assert measurer.started == {f"F{level}": 1 for level in range(60)}
+
+
+def test_the_walk_stops_once_the_cost_passes_the_limit() -> None:
+    document = parse(fan_out(60))
+    measurer = measurer_for(document, limits=True, max_cost=5000)
+    with pytest.raises(LimitExceeded) as exceeded:
+        measurer.operation(only_operation(document))
+    assert exceeded.value.code == "QUERY_TOO_COSTLY"
+    # F12 expands to 4096 fields, F13 to 8192: nothing above F13 is finished.
+    assert set(measurer.finished) == {f"F{level}" for level in range(13)}
+
+
+def test_the_walk_stops_once_the_depth_passes_the_limit() -> None:
+    document = parse(
+        f'{{ patient(nin: "{NIN}") {{ ...Deep ...Later }} }} '
+        "fragment Deep on Patient { medications { prescriptions { id } } } "
+        "fragment Later on Patient { nin }"
+    )
+    measurer = measurer_for(document, limits=True, max_depth=3)
+    with pytest.raises(LimitExceeded) as exceeded:
+        measurer.operation(only_operation(document))
+    assert exceeded.value.code == "QUERY_TOO_DEEP"
+    # Stopped inside Deep (4 fields deep): Later is never looked at.
+    assert measurer.started == {"Deep": 1}
+    assert not measurer.finished
+
+
+def test_a_cycle_of_fragments_ends_the_walk_and_validation_refuses_it() -> None:
+    document = parse(
+        "{ ...A } fragment A on Query { __typename ...B } fragment B on Query { ...A ...B }"
+    )
+    measured = measurer_for(document, limits=True).operation(only_operation(document))
+    assert measured == Measure(depth=1, cost=1)
+
+
+async def test_a_fan_out_of_60_fragment_levels_is_refused_as_too_costly(
+    runner: SchemaRunner,
+) -> None:
+    data, errors = await run(runner, fan_out(60))
+    assert data is None
+    assert codes(errors) == ["QUERY_TOO_COSTLY"]
+    assert errors[0]["message"] == (
+        "The query would cost more than 5000 (the limit; fields times assumed list sizes)."
+    )
+
+
+async def test_a_cycle_of_fragments_is_refused_by_validation(runner: SchemaRunner) -> None:
+    cycle = "{ ...A } fragment A on Query { __typename ...B } fragment B on Query { ...A ...B }"
+    data, errors = await run(runner, cycle)
+    assert data is None
+    assert set(codes(errors)) == {"GRAPHQL_VALIDATION_FAILED"}
+    assert any("Cannot spread fragment 'A' within itself" in e["message"] for e in errors)
+
+
+async def test_a_fan_out_within_a_raised_cost_limit_runs_in_time_proportional_to_its_text(
+    runner: SchemaRunner,
+) -> None:
+    # The executor and the patient resolver's look at its selection take each fragment once.
+    fragments = " ".join(
+        f"fragment P{level} on Patient {{ ...P{level - 1} ...P{level - 1} }}"
+        for level in range(1, 40)
+    )
+    query = f'{{ patient(nin: "{NIN}") {{ ...P39 }} }} fragment P0 on Patient {{ nin }} {fragments}'
+    data, errors = await run(runner, query, max_cost=2**50)
+    assert errors == []
+    assert data == {"patient": {"nin": NIN}}
