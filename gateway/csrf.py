@@ -14,6 +14,8 @@ is not checked.
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from starlette.requests import Request
 
 from gateway.errors import CsrfPrevented
@@ -24,16 +26,17 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 
 
-def runs_an_operation(request: Request) -> bool:
-    """Whether the request could execute GraphQL (every POST; a GET with parameters)."""
-    if request.method != "GET":
+def runs_an_operation(method: str, query_params: Container[str]) -> bool:
+    """Whether a request could execute GraphQL: every POST, and a GET with ``query`` or
+    ``extensions`` (a persisted document's hash) in its URL."""
+    if method != "GET":
         return True
-    return "query" in request.query_params or "extensions" in request.query_params
+    return "query" in query_params or "extensions" in query_params
 
 
 def check_csrf(request: Request) -> None:
     """Raise :class:`CsrfPrevented` unless a browser would have preflighted ``request``."""
-    if not runs_an_operation(request):
+    if not runs_an_operation(request.method, request.query_params):
         return
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type and content_type not in SIMPLE_CONTENT_TYPES:

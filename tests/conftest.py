@@ -351,6 +351,25 @@ async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
         await task
 
 
+@contextlib.asynccontextmanager
+async def serve_production(
+    registries: MockRegistries, trusted_documents: Path
+) -> AsyncIterator[GatewayServer]:
+    """A gateway in the production profile in front of ``registries``: the development issuer's
+    keys published as a real issuer's, only the documents in ``trusted_documents`` run."""
+    base = settings_for(registries)
+    async with dev_keys_published() as issuer:
+        settings = Settings(
+            sources=base.sources,
+            profile="production",
+            graphql={"trusted_documents_dir": trusted_documents},
+            auth=AuthSettings(issuers=(issuer,)),
+            data_dir=base.data_dir,
+        )
+        async with serve(settings) as server:
+            yield server
+
+
 @pytest.fixture(scope="session")
 async def shared_gateway(shared_settings: Settings) -> AsyncIterator[GatewayServer]:
     """The gateway over HTTP in front of the mocks, started once for the run."""

@@ -1,13 +1,17 @@
-"""Stock JavaScript tooling against the real gateway: the GraphQL-over-HTTP audit suite, a
-GraphQL client library, and GraphiQL in a real browser."""
+"""Stock JavaScript tooling against the real gateway: the GraphQL-over-HTTP audit suite, the
+client libraries frontend teams use (graphql-request, Apollo Client 3), and GraphiQL in a real
+browser."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.conftest import GatewayServer
+from mocks.runner import MockRegistries
+from resolvers.examples import SUMMARY_QUERY_FILE
+from tests.conftest import GatewayServer, bearer, serve_production
 from tests.e2e.node_tools import chromium_executable, last_json_line, run_node
 
 EXAMPLE_NIN = "12834122055"
@@ -59,3 +63,55 @@ async def test_graphiql_runs_a_query_in_a_browser_that_never_leaves_loopback(
     assert any(url.endswith("/graphiql-assets/graphiql.min.js") for url in result["requested"])
     outside = [url for url in result["requested"] if not LOOPBACK.match(url)]
     assert outside == []
+
+
+# --- Apollo Client 3 ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def production_gateway(
+    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GatewayServer]:
+    documents = tmp_path_factory.mktemp("trusted-documents")
+    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
+    async with serve_production(shared_registries, documents) as server:
+        yield server
+
+
+@pytest.fixture
+def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
+    return production_gateway
+
+
+async def test_apollo_sends_automatic_persisted_queries_by_hash_over_get(
+    gateway: GatewayServer, auth_headers: dict[str, str]
+) -> None:
+    code, output = await run_node(
+        "apollo.mjs", "persisted", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers=auth_headers
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    assert result["first"]["nin"] == result["second"]["nin"] == EXAMPLE_NIN
+    assert result["second"]["medications"]["status"] == "COMPLETE"
+    exchanges = [(e["method"], e["queryInUrl"], e["queryInBody"]) for e in result["exchanges"]]
+    # The hash alone over GET (unknown), the text once by POST, then the hash alone again.
+    assert exchanges == [("GET", False, False), ("POST", False, True), ("GET", False, False)]
+    assert all(e["contentType"] == "application/json" for e in result["exchanges"])
+
+
+async def test_apollo_runs_a_trusted_document_by_hash_over_get_in_production(
+    production: GatewayServer,
+) -> None:
+    code, output = await run_node(
+        "apollo.mjs",
+        "trusted",
+        f"{production.url}/graphql",
+        EXAMPLE_NIN,
+        str(SUMMARY_QUERY_FILE),
+        auth_headers=bearer(),
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    assert result["patient"]["nin"] == EXAMPLE_NIN
+    assert [(e["method"], e["status"]) for e in result["exchanges"]] == [("GET", 200)]
+    assert result["exchanges"][0]["queryInUrl"] is False
