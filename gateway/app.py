@@ -31,9 +31,13 @@ from gateway.observe import RequestObserver
 from gateway.schema import build_schema
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
-from gateway.tracing import Tracing
+from gateway.tracing import TRACE_CONTEXT_HEADERS, Tracing
 from resolvers.clients import SourceClients
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
+
+# What Apollo Client's ``clientAwareness`` (its ``name`` and ``version`` options) sends with every
+# request; a browser app that sets them is refused at the preflight unless CORS allows them.
+CLIENT_AWARENESS_HEADERS = ("apollographql-client-name", "apollographql-client-version")
 
 
 class State(TypedDict):
@@ -137,6 +141,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 REQUEST_ID_HEADER,
                 *ACCESS_HEADERS,
                 *PREFLIGHT_HEADERS,
+                *TRACE_CONTEXT_HEADERS,
+                *CLIENT_AWARENESS_HEADERS,
             ],
             expose_headers=[REQUEST_ID_HEADER],
             max_age=600,

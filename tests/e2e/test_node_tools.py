@@ -8,10 +8,19 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 
+from gateway.settings import GraphQLSettings
 from mocks.runner import MockRegistries
 from resolvers.examples import SUMMARY_QUERY_FILE
-from tests.conftest import GatewayServer, bearer, serve_production
+from tests.conftest import (
+    GatewayServer,
+    bearer,
+    serve,
+    serve_production,
+    served,
+    settings_for,
+)
 from tests.e2e.node_tools import chromium_executable, last_json_line, run_node
 
 EXAMPLE_NIN = "12834122055"
@@ -115,3 +124,43 @@ async def test_apollo_runs_a_trusted_document_by_hash_over_get_in_production(
     assert result["patient"]["nin"] == EXAMPLE_NIN
     assert [(e["method"], e["status"]) for e in result["exchanges"]] == [("GET", 200)]
     assert result["exchanges"][0]["queryInUrl"] is False
+
+
+# --- a browser app on another origin ------------------------------------------------------------
+
+EHR_APP_PAGE = "<!doctype html><title>EHR</title><p>An EHR front end on its own origin.</p>"
+
+
+async def test_a_browser_app_on_an_allowed_origin_may_send_trace_and_client_headers(
+    registries: MockRegistries, auth_headers: dict[str, str]
+) -> None:
+    chromium = chromium_executable()
+
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text=EHR_APP_PAGE, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    # The app's own server: another port of loopback is another origin.
+    async with served(app) as app_url:
+        base = settings_for(registries)
+        graphql = GraphQLSettings(cors_allow_origins=(app_url,))
+        async with serve(base.model_copy(update={"graphql": graphql})) as gateway:
+            code, output = await run_node(
+                "cors.mjs",
+                f"{app_url}/",
+                f"{gateway.url}/graphql",
+                EXAMPLE_NIN,
+                chromium,
+                auth_headers=auth_headers,
+            )
+    assert code == 0, output
+    result = last_json_line(output)
+    assert result["origin"] == app_url
+    for name in ("post", "hashed"):
+        answer = result["results"][name]
+        assert answer.get("error") is None, (name, answer)
+        assert answer["status"] == 200
+        assert answer["body"] == {"data": {"patient": {"nin": EXAMPLE_NIN}}}
+    # The browser did go cross-origin: both requests went to the gateway's own port.
+    assert sum(1 for line in result["requests"] if "/graphql" in line) == 2
