@@ -28,6 +28,7 @@ from gateway.health import operations_routes
 from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
 from gateway.metrics import GatewayMetrics, known_operation_names
 from gateway.observe import RequestObserver
+from gateway.persisted import check_trusted_documents
 from gateway.schema import build_schema
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.require_source_urls()
     settings.require_auth()
     schema = build_schema(settings.operation_cache_size, settings.graphql)
+    check_trusted_documents(settings.graphql.trusted_documents_dir, schema.request_errors)
     metrics = GatewayMetrics(known_operation_names(settings.graphql))
     tracing = Tracing(settings) if settings.ops.tracing != "off" else None
 
