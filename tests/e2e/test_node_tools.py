@@ -74,6 +74,34 @@ async def test_graphiql_runs_a_query_in_a_browser_that_never_leaves_loopback(
     assert outside == []
 
 
+async def test_graphiql_keeps_no_identity_number_typed_into_a_query(
+    gateway: GatewayServer, auth_headers: dict[str, str]
+) -> None:
+    chromium = chromium_executable()
+    code, output = await run_node(
+        "graphiql-storage.mjs",
+        f"{gateway.url}/graphql",
+        EXAMPLE_NIN,
+        chromium,
+        auth_headers=auth_headers,
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    assert result["problems"] == [], "\n".join(result["problems"])
+    assert result["answered"] is True
+    leaks = []
+    for moment in ("afterRun", "afterReload"):
+        seen = result[moment]
+        if EXAMPLE_NIN in seen["location"]:
+            leaks.append(f"{moment}: the address")
+        leaks += [
+            f"{moment}: {key}" for key, value in seen["stored"].items() if EXAMPLE_NIN in value
+        ]
+    assert leaks == [], leaks
+    # A reload opens the example query (the number as a variable), not what was typed.
+    assert EXAMPLE_NIN not in result["afterReload"]["editor"]
+
+
 # --- Apollo Client 3 ------------------------------------------------------------------------
 
 

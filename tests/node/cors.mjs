@@ -5,34 +5,18 @@
 //
 // Usage: node cors.mjs APP_URL http://127.0.0.1:PORT/graphql NIN [CHROMIUM_PATH]
 // GRAPHQL_AUTHORIZATION (if set) is sent as the Authorization header. Chromium reaches loopback
-// only, as in graphiql.mjs.
+// only (browser.mjs).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchLoopbackChromium } from './browser.mjs';
 
-const [appUrl, graphqlUrl, nin, executablePath = '/usr/bin/chromium'] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), 'cors-chromium-'));
+const [appUrl, graphqlUrl, nin, executablePath] = process.argv.slice(2);
 const QUERY = 'query CorsSummary($nin: NationalIdentityNumber!) { patient(nin: $nin) { nin } }';
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--proxy-server=http://127.0.0.1:9',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  ],
-});
+const { page, close } = await launchLoopbackChromium(executablePath);
 const requests = [];
 let origin = null;
 let results = null;
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
   page.on('request', (request) => requests.push(`${request.method()} ${request.url()}`));
   await page.goto(appUrl);
   origin = await page.evaluate(() => window.location.origin);
@@ -78,7 +62,6 @@ try {
     },
   );
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify({ origin, results, requests }));
