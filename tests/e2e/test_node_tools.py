@@ -11,7 +11,9 @@ import pytest
 from aiohttp import web
 
 from gateway.settings import GraphQLSettings
+from mocks.faults import Fault, FaultKind
 from mocks.runner import MockRegistries
+from mocks.sources import Source
 from resolvers.examples import SUMMARY_QUERY_FILE
 from tests.conftest import (
     GatewayServer,
@@ -43,7 +45,11 @@ async def test_a_graphql_client_library_gets_a_summary_and_typed_errors(
     gateway: GatewayServer, auth_headers: dict[str, str]
 ) -> None:
     code, output = await run_node(
-        "client.mjs", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers=auth_headers
+        "client.mjs",
+        "summary",
+        f"{gateway.url}/graphql",
+        EXAMPLE_NIN,
+        auth_headers=auth_headers,
     )
     assert code == 0, output
     result = last_json_line(output)
@@ -56,6 +62,52 @@ async def test_a_graphql_client_library_gets_a_summary_and_typed_errors(
     assert result["badInput"]["status"] == 400
     assert result["badInput"]["codes"] == ["BAD_USER_INPUT"]
     assert "12345678901" not in " ".join(result["badInput"]["messages"])
+
+
+async def test_graphql_request_throws_on_a_failed_section_unless_error_policy_is_all(
+    gateway: GatewayServer, auth_headers: dict[str, str], registries: MockRegistries
+) -> None:
+    await registries.set_fault(Source.PRESCRIPTIONS, Fault(FaultKind.HTTP_500))
+    code, output = await run_node(
+        "client.mjs", "partial", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers=auth_headers
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    # By default a ClientError, though the answer is a 200 with the other sections' data in it.
+    thrown = result["thrown"]
+    assert thrown["status"] == 200
+    assert "SOURCE_UNAVAILABLE" in thrown["codes"]
+    assert thrown["data"]["patient"]["nin"] == EXAMPLE_NIN
+    # errorPolicy 'all' (rawRequest): data and errors side by side.
+    assert result["all"]["medications"]["status"] == "UNAVAILABLE"
+    assert {"code": "SOURCE_UNAVAILABLE", "path": ["patient", "medications", "prescriptions"]} in (
+        result["all"]["errors"]
+    )
+
+
+async def test_graphql_request_reports_a_missing_token_as_a_401_client_error(
+    gateway: GatewayServer,
+) -> None:
+    code, output = await run_node(
+        "client.mjs", "unauthenticated", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers={}
+    )
+    assert code == 0, output
+    thrown = last_json_line(output)["thrown"]
+    assert thrown["status"] == 401
+    assert thrown["codes"] == ["UNAUTHENTICATED"]
+
+
+async def test_graphql_request_over_get_needs_the_preflight_header(
+    gateway: GatewayServer, auth_headers: dict[str, str]
+) -> None:
+    code, output = await run_node(
+        "client.mjs", "get", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers=auth_headers
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    assert result["plain"]["thrown"]["status"] == 400
+    assert result["plain"]["thrown"]["codes"] == ["CSRF_PREVENTED"]
+    assert result["preflighted"]["result"]["patient"]["nin"] == EXAMPLE_NIN
 
 
 async def test_graphiql_runs_a_query_in_a_browser_that_never_leaves_loopback(
@@ -152,6 +204,41 @@ async def test_apollo_runs_a_trusted_document_by_hash_over_get_in_production(
     assert result["patient"]["nin"] == EXAMPLE_NIN
     assert [(e["method"], e["status"]) for e in result["exchanges"]] == [("GET", 200)]
     assert result["exchanges"][0]["queryInUrl"] is False
+
+
+async def test_apollo_needs_error_policy_all_to_see_the_sections_that_answered(
+    gateway: GatewayServer, auth_headers: dict[str, str], registries: MockRegistries
+) -> None:
+    await registries.set_fault(Source.PRESCRIPTIONS, Fault(FaultKind.HTTP_500))
+    code, output = await run_node(
+        "apollo.mjs", "partial", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers=auth_headers
+    )
+    assert code == 0, output
+    result = last_json_line(output)
+    # The default errorPolicy ('none') throws the whole answer away.
+    assert result["thrown"]["name"] == "ApolloError"
+    assert "SOURCE_UNAVAILABLE" in result["thrown"]["graphQLErrorCodes"]
+    # errorPolicy 'all': the data that came back, and the errors where the section failed.
+    partial = result["all"]
+    assert partial["nin"] == EXAMPLE_NIN
+    assert partial["medications"]["status"] == "UNAVAILABLE"
+    assert partial["medications"]["prescriptions"] is None
+    assert {"code": "SOURCE_UNAVAILABLE", "path": ["patient", "medications", "prescriptions"]} in (
+        partial["errors"]
+    )
+
+
+async def test_apollo_reports_a_missing_token_as_a_401_network_error(
+    gateway: GatewayServer,
+) -> None:
+    code, output = await run_node(
+        "apollo.mjs", "unauthenticated", f"{gateway.url}/graphql", EXAMPLE_NIN, auth_headers={}
+    )
+    assert code == 0, output
+    thrown = last_json_line(output)["thrown"]
+    assert thrown["networkStatus"] == 401
+    assert thrown["networkCodes"] == ["UNAUTHENTICATED"]
+    assert thrown["graphQLErrorCodes"] == []
 
 
 # --- a browser app on another origin ------------------------------------------------------------
