@@ -47,6 +47,7 @@ from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.clients import SourceClients
+from resolvers.examples import SUMMARY_QUERY_FILE
 
 # Short timeouts keep the hang cases quick; a small page size makes ordinary patients span
 # several pages, so paging (and a broken next link) is exercised on every source.
@@ -368,6 +369,24 @@ async def serve_production(
         )
         async with serve(settings) as server:
             yield server
+
+
+@pytest.fixture(scope="session")
+async def production_gateway(
+    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GatewayServer]:
+    """A production-profile gateway whose only registered document is the example summary
+    query (``resolvers/summary.graphql``), started once for the run."""
+    documents = tmp_path_factory.mktemp("trusted-documents")
+    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
+    async with serve_production(shared_registries, documents) as server:
+        yield server
+
+
+@pytest.fixture
+def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
+    """The production-profile gateway, in front of mocks this test gets fresh."""
+    return production_gateway
 
 
 @pytest.fixture(scope="session")

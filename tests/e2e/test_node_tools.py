@@ -5,7 +5,6 @@ browser."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -19,7 +18,6 @@ from tests.conftest import (
     GatewayServer,
     bearer,
     serve,
-    serve_production,
     served,
     settings_for,
 )
@@ -155,21 +153,6 @@ async def test_graphiql_keeps_no_identity_number_typed_into_a_query(
 
 
 # --- Apollo Client 3 ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def production_gateway(
-    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayServer]:
-    documents = tmp_path_factory.mktemp("trusted-documents")
-    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
-    async with serve_production(shared_registries, documents) as server:
-        yield server
-
-
-@pytest.fixture
-def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
-    return production_gateway
 
 
 async def test_apollo_sends_automatic_persisted_queries_by_hash_over_get(

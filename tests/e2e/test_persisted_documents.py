@@ -4,33 +4,14 @@ production profile, where only registered documents run."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from gateway.persisted import document_hash
-from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY, SUMMARY_QUERY_FILE
-from tests.conftest import GatewayServer, serve_production
+from resolvers.examples import SUMMARY_QUERY
+from tests.conftest import GatewayServer
 
 NIN = "12834122055"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-
-
-@pytest.fixture(scope="module")
-async def production_gateway(
-    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayServer]:
-    documents = tmp_path_factory.mktemp("trusted-documents")
-    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
-    async with serve_production(shared_registries, documents) as server:
-        yield server
-
-
-@pytest.fixture
-def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
-    return production_gateway
 
 
 async def request(server: GatewayServer, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
