@@ -8,8 +8,8 @@ request has already run. So a request that would run an operation must prove it 
 :data:`PREFLIGHT_HEADERS` (any value). Either makes a browser send a CORS preflight first, which
 the allow-list (``graphql.cors_allow_origins``) then answers.
 
-``GET /graphql`` without ``query`` or ``extensions`` runs nothing (it is the GraphiQL page) and
-is not checked.
+``GET /graphql`` without ``query`` or ``extensions`` runs nothing (a browser's navigation gets the
+GraphiQL page, anything else a "no query" error) and is not checked.
 """
 
 from __future__ import annotations
