@@ -28,12 +28,17 @@ from gateway.health import operations_routes
 from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
 from gateway.metrics import GatewayMetrics, known_operation_names
 from gateway.observe import RequestObserver
+from gateway.persisted import check_trusted_documents
 from gateway.schema import build_schema
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import Settings
-from gateway.tracing import Tracing
+from gateway.tracing import TRACE_CONTEXT_HEADERS, Tracing
 from resolvers.clients import SourceClients
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
+
+# What Apollo Client's ``clientAwareness`` (its ``name`` and ``version`` options) sends with every
+# request; a browser app that sets them is refused at the preflight unless CORS allows them.
+CLIENT_AWARENESS_HEADERS = ("apollographql-client-name", "apollographql-client-version")
 
 
 class State(TypedDict):
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.require_source_urls()
     settings.require_auth()
     schema = build_schema(settings.operation_cache_size, settings.graphql)
+    check_trusted_documents(settings.graphql.trusted_documents_dir, schema.request_errors)
     metrics = GatewayMetrics(known_operation_names(settings.graphql))
     tracing = Tracing(settings) if settings.ops.tracing != "off" else None
 
@@ -137,6 +143,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 REQUEST_ID_HEADER,
                 *ACCESS_HEADERS,
                 *PREFLIGHT_HEADERS,
+                *TRACE_CONTEXT_HEADERS,
+                *CLIENT_AWARENESS_HEADERS,
             ],
             expose_headers=[REQUEST_ID_HEADER],
             max_age=600,

@@ -161,7 +161,11 @@ def _mocks(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> int:
     import uvloop
 
-    from gateway.preflight import require_access_log, require_real_sources
+    from gateway.preflight import (
+        require_access_log,
+        require_real_sources,
+        require_valid_trusted_documents,
+    )
 
     host = host or settings.host
     port = port if port is not None else settings.port
@@ -171,6 +175,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
         settings.require_auth()
         settings.require_safe_bind(host)
         require_real_sources(settings, workers)
+        require_valid_trusted_documents(settings)
         require_access_log(settings)
     except ConfigurationError as exc:
         print(f"summary-gateway: {exc.message}", file=sys.stderr)

@@ -8,11 +8,13 @@ request has already run. So a request that would run an operation must prove it 
 :data:`PREFLIGHT_HEADERS` (any value). Either makes a browser send a CORS preflight first, which
 the allow-list (``graphql.cors_allow_origins``) then answers.
 
-``GET /graphql`` without ``query`` or ``extensions`` runs nothing (it is the GraphiQL page) and
-is not checked.
+``GET /graphql`` without ``query`` or ``extensions`` runs nothing (a browser's navigation gets the
+GraphiQL page, anything else a "no query" error) and is not checked.
 """
 
 from __future__ import annotations
+
+from collections.abc import Container
 
 from starlette.requests import Request
 
@@ -24,16 +26,17 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 
 
-def runs_an_operation(request: Request) -> bool:
-    """Whether the request could execute GraphQL (every POST; a GET with parameters)."""
-    if request.method != "GET":
+def runs_an_operation(method: str, query_params: Container[str]) -> bool:
+    """Whether a request could execute GraphQL: every POST, and a GET with ``query`` or
+    ``extensions`` (a persisted document's hash) in its URL."""
+    if method != "GET":
         return True
-    return "query" in request.query_params or "extensions" in request.query_params
+    return "query" in query_params or "extensions" in query_params
 
 
 def check_csrf(request: Request) -> None:
     """Raise :class:`CsrfPrevented` unless a browser would have preflighted ``request``."""
-    if not runs_an_operation(request):
+    if not runs_an_operation(request.method, request.query_params):
         return
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type and content_type not in SIMPLE_CONTENT_TYPES:

@@ -109,6 +109,30 @@ _FETCH_URL_LINE: Final = 'const fetchURL = window.location.href.split("?")[0];'
 _HEADERS_EDITOR_ON: Final = "isHeadersEditorEnabled: true,"
 _HEADERS_EDITOR_OFF: Final = "isHeadersEditorEnabled: false,"
 _VARIABLES_TO_URL: Final = "updateURL({ variables: newVariables });"
+_QUERY_TO_URL: Final = "updateURL({ q: newQuery });"
+_COMPONENT_START: Final = "function GraphiQLWithExplorer() {"
+# GraphiQL's ``storage`` prop: a Storage-like object that lives as long as the page does.
+_IN_MEMORY_STORAGE: Final = """// Nothing typed here outlives the page (see gateway/graphiql.py).
+      const inMemoryStorage = (() => {
+        const items = new Map();
+        return {
+          getItem: (key) => (items.has(key) ? items.get(key) : null),
+          setItem: (key, value) => {
+            items.set(key, String(value));
+          },
+          removeItem: (key) => {
+            items.delete(key);
+          },
+          clear: () => {
+            items.clear();
+          },
+          get length() {
+            return items.size;
+          },
+        };
+      })();
+
+      """
 _PERSIST_HEADERS_ON: Final = "shouldPersistHeaders: true,"
 _PERSIST_HEADERS_OFF: Final = "shouldPersistHeaders: false,"
 _DEFAULT_QUERY: Final = "parameters.q || EXAMPLE_QUERY,"
@@ -311,11 +335,20 @@ def render_graphiql_html(
     page = _replace_exactly_once(
         page, _HEADERS_EDITOR_ON, _HEADERS_EDITOR_ON if headers_editor else _HEADERS_EDITOR_OFF
     )
-    # Variables hold identity numbers: strawberry's page mirrors them into the address bar, and
-    # so into the browser's history on a shared ward computer. Keep them out of the URL.
+    # Variables hold identity numbers, and a query may too (typed as a literal): strawberry's page
+    # mirrors both into the address bar, and so into the browser's history on a shared ward
+    # computer. Keep them out of the URL.
     page = _replace_exactly_once(page, _VARIABLES_TO_URL, "")
-    # Headers (a bearer token, once there is one) would persist in localStorage: they must not.
-    page = _replace_exactly_once(page, _PERSIST_HEADERS_ON, _PERSIST_HEADERS_OFF)
+    page = _replace_exactly_once(page, _QUERY_TO_URL, "")
+    # GraphiQL keeps its tabs, editors and query history in localStorage by default, which
+    # outlives the session on a clinical workstation: keep them in memory instead. Headers (a
+    # bearer token, once there is one) are not even kept there.
+    page = _replace_exactly_once(page, _COMPONENT_START, _IN_MEMORY_STORAGE + _COMPONENT_START)
+    page = _replace_exactly_once(
+        page,
+        _PERSIST_HEADERS_ON,
+        f"{_PERSIST_HEADERS_OFF}\n          storage: inMemoryStorage,",
+    )
     if example_query is not None:
         page = _replace_exactly_once(
             page, _DEFAULT_QUERY, f"parameters.q || {_script_string(example_query)},"

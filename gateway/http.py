@@ -3,8 +3,10 @@ local GraphiQL, and the GraphQL-over-HTTP rules for media types and status codes
 
 Authentication: every request that could run an operation needs a valid bearer token
 (``gateway/auth.py``); without one the answer is 401 ``UNAUTHENTICATED`` before anything else
-happens. Only the GraphiQL page itself (GET, ``Accept: text/html``), which holds no data, is
-served without one. WebSockets (subscriptions) are off.
+happens. Only the GraphiQL page itself, which holds no data, is served without one; it is the
+answer to a browser navigation only (GET, an ``Accept`` that lists ``text/html``, no ``query``
+or ``extensions``): a GET by hash alone with ``Accept: */*``, as Apollo's persisted-query link
+sends it, is a GraphQL request. WebSockets (subscriptions) are off.
 
 Media types: ``Accept: application/graphql-response+json`` gets that type back; anything else
 (``application/json``, ``*/*``, none) gets ``application/json``.
@@ -29,6 +31,7 @@ import dataclasses
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -40,13 +43,14 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, GraphQLRequestProtocol
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from gateway.actor import Actor, StatedAccess
 from gateway.auth import Authenticator, Unauthenticated, stated_access
 from gateway.context import Context
-from gateway.csrf import check_csrf
+from gateway.csrf import check_csrf, runs_an_operation
 from gateway.errors import (
     BadUserInput,
     BatchingDisabled,
@@ -96,10 +100,8 @@ class _NoContext:
 _NO_CONTEXT: Any = _NoContext()
 
 
-def negotiate(accept: str | None) -> str:
-    """``application/graphql-response+json`` if the client prefers it (ties go to it, as the
-    spec recommends), else ``application/json``."""
-    best = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
+def _media_ranges(accept: str | None) -> Iterator[tuple[str, float]]:
+    """Each media range of an ``Accept`` header, lowercased, with its quality (``q``)."""
     for media_range in (accept or "").split(","):
         media, _, params = media_range.partition(";")
         quality = 1.0
@@ -110,7 +112,20 @@ def negotiate(accept: str | None) -> str:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        media = media.strip().lower()
+        yield media.strip().lower(), quality
+
+
+def lists_html(accept: str | None) -> bool:
+    """Whether ``accept`` names ``text/html`` itself, as a browser's navigation does (``*/*``
+    alone is what API clients send, Apollo's included)."""
+    return any(media == "text/html" and quality > 0 for media, quality in _media_ranges(accept))
+
+
+def negotiate(accept: str | None) -> str:
+    """``application/graphql-response+json`` if the client prefers it (ties go to it, as the
+    spec recommends), else ``application/json``."""
+    best = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
+    for media, quality in _media_ranges(accept):
         key = GRAPHQL_RESPONSE_JSON if media == GRAPHQL_RESPONSE_JSON else JSON
         if media in (GRAPHQL_RESPONSE_JSON, JSON, "application/*", "*/*"):
             best[key] = max(best[key], quality)
@@ -196,6 +211,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
             code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
             response = self._error_response(request, exc.status_code, code, exc.reason)
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """The GraphiQL page answers a browser navigation only (see the module docstring)."""
+        return (
+            request.method == "GET"
+            and not runs_an_operation(request.method, request.query_params)
+            and lists_html(request.headers.get("accept"))
+        )
 
     def _error_response(self, request: Request, status: int, code: str, message: str) -> Response:
         body = {"errors": [{"message": message, "extensions": {"code": code}}]}

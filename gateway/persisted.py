@@ -16,6 +16,10 @@ Requests use Apollo's format, ``"extensions": {"persistedQuery": {"version": 1, 
 
 A hash that does not match the text sent with it is ``PERSISTED_QUERY_HASH_MISMATCH``; a
 malformed ``persistedQuery`` is ``PERSISTED_QUERY_INVALID``.
+
+Registered documents are parsed and validated when the app is built
+(:func:`check_trusted_documents`): one with a typo stops the start, naming its file, instead of
+failing every request that sends its hash.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +44,41 @@ def document_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_documents(directory: Path) -> dict[str, str]:
-    """Every ``*.graphql`` file under ``directory`` (recursively), by hash."""
+def _document_files(directory: Path) -> Iterator[tuple[Path, str]]:
+    """Every ``*.graphql`` file under ``directory`` (recursively) and its text, by path."""
     if not directory.is_dir():
         raise ConfigurationError(f"trusted_documents_dir {directory} is not a directory")
-    documents: dict[str, str] = {}
     for path in sorted(directory.rglob("*.graphql")):
-        text = path.read_bytes().decode("utf-8")
-        documents[document_hash(text)] = text
-    return documents
+        yield path, path.read_bytes().decode("utf-8")
+
+
+def load_documents(directory: Path) -> dict[str, str]:
+    """Every ``*.graphql`` file under ``directory`` (recursively), by hash."""
+    return {document_hash(text): text for _path, text in _document_files(directory)}
+
+
+def check_trusted_documents(
+    directory: Path | None, request_errors: Callable[[str], list[GraphQLError]]
+) -> None:
+    """Raise :class:`ConfigurationError` naming every registered document (file, line, column,
+    first problem) that ``request_errors`` refuses: the schema's parse and validation errors,
+    limits included, as a request sending it would get them."""
+    if directory is None:
+        return
+    problems: list[str] = []
+    for path, text in _document_files(directory):
+        errors = request_errors(text)
+        if not errors:
+            continue
+        where = path.relative_to(directory).as_posix()
+        locations = errors[0].locations or []
+        if locations:
+            where += f":{locations[0].line}:{locations[0].column}"
+        problems.append(f"{where}: {errors[0].message}")
+    if problems:
+        raise ConfigurationError(
+            f"trusted documents in {directory} that no request could run: " + "; ".join(problems)
+        )
 
 
 class PersistedQueryError(GraphQLError):

@@ -2,8 +2,9 @@
 
 The settings object refuses what is wrong on its face (the development issuer in the production
 profile, Redis without an encryption key); these need the outside world or the way the gateway
-is started: the access log must open, and production and several workers need every source's
-URL (the embedded mock registries are for the single-process demo).
+is started: the access log must open, every registered (trusted) document must validate, and
+production and several workers need every source's URL (the embedded mock registries are for the
+single-process demo).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import asyncio
 from gateway.audit import build_store
 from gateway.audit.store import AuditUnavailable
 from gateway.errors import ConfigurationError
+from gateway.persisted import check_trusted_documents
+from gateway.schema import build_schema
 from gateway.settings import Settings
 
 
@@ -51,3 +54,10 @@ def require_access_log(settings: Settings) -> None:
     """Open (and create, if new) the access log once, so that a database that cannot be reached
     stops the start here instead of in every worker."""
     asyncio.run(_open_access_log(settings))
+
+
+def require_valid_trusted_documents(settings: Settings) -> None:
+    """Every registered document parses and validates against the schema, within the limits:
+    checked here once, so that several workers do not each fail on it."""
+    schema = build_schema(settings.operation_cache_size, settings.graphql)
+    check_trusted_documents(settings.graphql.trusted_documents_dir, schema.request_errors)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, parse, specified_rules
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import (
     AddValidationRules,
     ParserCache,
     SchemaExtension,
 )
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
 from gateway.audit.store import AuditUnavailable
@@ -106,9 +107,30 @@ class GatewaySchema(strawberry.Schema):
     coercion errors ``BAD_USER_INPUT``.
     """
 
-    def __init__(self, *args: Any, field_suggestions: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        field_suggestions: bool = True,
+        validation_rules: Sequence[type[ASTValidationRule]] = (),
+        max_tokens: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.field_suggestions = field_suggestions
+        # What the extensions (TokenLimit, AddValidationRules) apply, for ``request_errors``.
+        self._validation_rules = (*specified_rules, *validation_rules)
+        self._max_tokens = max_tokens
+
+    def request_errors(self, text: str) -> list[GraphQLError]:
+        """What a request sending ``text`` would be refused for before execution (parse and
+        validation errors, limits included), without running anything: for checking
+        registered documents at start."""
+        try:
+            document = parse(text, max_lexical_tokens=self._max_tokens)
+        except GraphQLSyntaxError as error:
+            token_limit_error(error)
+            return [error]
+        return validate_document(self._schema, document, self._validation_rules)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -176,6 +198,8 @@ def build_schema(
     if not graphql.introspection:
         rules.append(NoIntrospection)
     return GatewaySchema(
+        validation_rules=rules,
+        max_tokens=graphql.max_tokens,
         query=Query,
         mutation=Mutation,
         scalar_overrides=SCALAR_OVERRIDES,

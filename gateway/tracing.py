@@ -35,6 +35,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from gateway.settings import Settings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+TRACE_CONTEXT_HEADERS: tuple[str, ...] = tuple(sorted(_PROPAGATOR.fields))
+"""The W3C trace-context headers a caller sends to have its trace continued (``traceparent``,
+``tracestate``): a browser app on an allowed origin needs CORS to let them through."""
 
 
 class Tracing:

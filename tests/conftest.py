@@ -47,6 +47,7 @@ from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.clients import SourceClients
+from resolvers.examples import SUMMARY_QUERY_FILE
 
 # Short timeouts keep the hang cases quick; a small page size makes ordinary patients span
 # several pages, so paging (and a broken next link) is exercised on every source.
@@ -349,6 +350,52 @@ async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
     finally:
         server.should_exit = True
         await task
+
+
+# A registered mutation, so production tests can send variables of an input type.
+REGISTER_TREATMENT = (
+    "mutation RegisterTreatment($nin: NationalIdentityNumber!, $input: OngoingTreatmentInput!) "
+    "{ registerOngoingTreatment(nin: $nin, input: $input) { replayed } }"
+)
+
+
+@contextlib.asynccontextmanager
+async def serve_production(
+    registries: MockRegistries, trusted_documents: Path
+) -> AsyncIterator[GatewayServer]:
+    """A gateway in the production profile in front of ``registries``: the development issuer's
+    keys published as a real issuer's, only the documents in ``trusted_documents`` run."""
+    base = settings_for(registries)
+    async with dev_keys_published() as issuer:
+        settings = Settings(
+            sources=base.sources,
+            profile="production",
+            graphql={"trusted_documents_dir": trusted_documents},
+            auth=AuthSettings(issuers=(issuer,)),
+            data_dir=base.data_dir,
+        )
+        async with serve(settings) as server:
+            yield server
+
+
+@pytest.fixture(scope="session")
+async def production_gateway(
+    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GatewayServer]:
+    """A production-profile gateway whose registered documents are the example summary query
+    (``resolvers/summary.graphql``) and one mutation (``REGISTER_TREATMENT``), started once for
+    the run."""
+    documents = tmp_path_factory.mktemp("trusted-documents")
+    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
+    (documents / "register-treatment.graphql").write_text(REGISTER_TREATMENT)
+    async with serve_production(shared_registries, documents) as server:
+        yield server
+
+
+@pytest.fixture
+def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
+    """The production-profile gateway, in front of mocks this test gets fresh."""
+    return production_gateway
 
 
 @pytest.fixture(scope="session")

@@ -3,47 +3,18 @@ production profile, where only registered documents run."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
 from typing import Any
 
 import pytest
 
 from gateway.persisted import document_hash
-from gateway.settings import AuthSettings, Settings
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY, SUMMARY_QUERY_FILE
-from tests.conftest import GatewayServer, dev_keys_published, serve, settings_for
+from resolvers.examples import SUMMARY_QUERY
+from tests.conftest import REGISTER_TREATMENT, GatewayServer
 
 NIN = "12834122055"
-REGISTER_TREATMENT = (
-    "mutation RegisterTreatment($nin: NationalIdentityNumber!, $input: OngoingTreatmentInput!) "
-    "{ registerOngoingTreatment(nin: $nin, input: $input) { replayed } }"
-)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-
-
-@pytest.fixture(scope="module")
-async def production_gateway(
-    shared_registries: MockRegistries, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayServer]:
-    documents = tmp_path_factory.mktemp("trusted-documents")
-    (documents / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
-    (documents / "register-treatment.graphql").write_text(REGISTER_TREATMENT)
-    async with dev_keys_published() as issuer:
-        settings = Settings(
-            sources=settings_for(shared_registries).sources,
-            profile="production",
-            graphql={"trusted_documents_dir": documents},
-            auth=AuthSettings(issuers=(issuer,)),
-            data_dir=settings_for(shared_registries).data_dir,
-        )
-        async with serve(settings) as server:
-            yield server
-
-
-@pytest.fixture
-def production(production_gateway: GatewayServer, registries: MockRegistries) -> GatewayServer:
-    return production_gateway
 
 
 async def request(server: GatewayServer, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -129,3 +100,74 @@ async def test_automatic_persisted_queries_take_two_round_trips_then_one(
     assert (status, body) == (200, {"data": {"__typename": "Query"}})
     status, body = await request(gateway, hashed)
     assert (status, body) == (200, {"data": {"__typename": "Query"}})
+
+
+# --- a hash alone over GET, as Apollo's persisted-query link sends it -------------------------
+
+# What Apollo Client sends with `useGETForHashedQueries`: `Accept: */*` (its default) and
+# `Content-Type: application/json` even on GET (which is what satisfies CSRF prevention).
+APOLLO_GET_HEADERS = {"Accept": "*/*", "Content-Type": "application/json"}
+
+
+def get_params(text: str, variables: dict[str, Any] | None = None) -> dict[str, str]:
+    params = {"extensions": json.dumps(persisted(text))}
+    if variables is not None:
+        params["variables"] = json.dumps(variables)
+    return params
+
+
+async def test_a_registered_hash_over_get_runs_even_when_any_type_is_accepted(
+    production: GatewayServer,
+) -> None:
+    async with production.session.get(
+        f"{production.url}/graphql",
+        params=get_params(SUMMARY_QUERY, {"nin": NIN}),
+        headers=APOLLO_GET_HEADERS,
+    ) as response:
+        assert response.status == 200
+        assert response.content_type == "application/json"
+        body = await response.json()
+    assert "errors" not in body
+    assert body["data"]["patient"]["nin"] == NIN
+
+
+async def test_an_unknown_hash_over_get_is_a_graphql_answer_not_the_graphiql_page(
+    gateway: GatewayServer,
+) -> None:
+    # A text no other test sends, so the shared gateway has not seen its hash yet.
+    query = "query AutomaticallyPersistedOverGet { __typename }"
+    async with gateway.session.get(
+        f"{gateway.url}/graphql", params=get_params(query), headers=APOLLO_GET_HEADERS
+    ) as response:
+        assert response.content_type == "application/json"
+        body = await response.json()
+    assert body["errors"][0]["message"] == "PersistedQueryNotFound"
+    assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    status, body = await request(gateway, {"query": query, "extensions": persisted(query)})
+    assert (status, body) == (200, {"data": {"__typename": "Query"}})
+    async with gateway.session.get(
+        f"{gateway.url}/graphql", params=get_params(query), headers=APOLLO_GET_HEADERS
+    ) as response:
+        assert await response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_only_a_browser_navigation_without_parameters_gets_the_graphiql_page(
+    gateway: GatewayServer,
+) -> None:
+    url = f"{gateway.url}/graphql"
+    navigation = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    async with gateway.anonymous.get(url, headers={"Accept": navigation}) as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+    # Without text/html in Accept, a bare GET is no page: a GraphQL request without a query.
+    async with gateway.anonymous.get(url, headers={"Accept": "*/*"}) as response:
+        assert response.content_type == "application/json"
+    # With GraphQL parameters, even a navigation is a GraphQL request (here refused by CSRF
+    # prevention, since a navigation is never preflighted).
+    async with gateway.session.get(
+        url, params=get_params("{ __typename }"), headers={"Accept": navigation}
+    ) as response:
+        assert response.status == 400
+        assert response.content_type == "application/json"
+        body = await response.json()
+    assert body["errors"][0]["extensions"]["code"] == "CSRF_PREVENTED"

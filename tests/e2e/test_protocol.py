@@ -341,6 +341,25 @@ async def test_cors_answers_only_allowed_origins(tight: GatewayServer) -> None:
         assert "Access-Control-Allow-Origin" not in response.headers
 
 
+async def test_cors_allows_the_trace_and_client_awareness_headers_clients_send(
+    tight: GatewayServer,
+) -> None:
+    # W3C trace context (the gateway continues a caller's trace) and Apollo's clientAwareness.
+    sent = "content-type, authorization, traceparent, tracestate, "
+    sent += "apollographql-client-name, apollographql-client-version"
+    async with tight.session.options(
+        f"{tight.url}/graphql",
+        headers={
+            "Origin": ALLOWED_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": sent,
+        },
+    ) as response:
+        assert response.status == 200, await response.text()
+        allowed = response.headers["Access-Control-Allow-Headers"].lower().split(", ")
+    assert set(sent.split(", ")) <= set(allowed)
+
+
 async def test_a_slow_registry_is_given_up_before_the_request_deadline(
     tight: GatewayServer, registries: MockRegistries
 ) -> None:

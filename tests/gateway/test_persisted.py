@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.app import create_app
 from gateway.errors import ConfigurationError
 from gateway.persisted import PersistedDocuments, PersistedQueryError, document_hash
-from gateway.settings import GraphQLSettings
+from gateway.settings import GraphQLSettings, Settings
 
 REGISTERED = "query Registered { __typename }\n"
 OTHER = "{ __typename }"
@@ -116,3 +117,33 @@ def test_with_persisted_queries_off_a_hash_is_not_supported() -> None:
     off = documents("off")
     assert refusal(off, None, by_hash(OTHER)) == "PERSISTED_QUERY_NOT_SUPPORTED"
     assert off.resolve(OTHER, None) == OTHER
+
+
+def test_a_trusted_document_that_does_not_validate_stops_the_app_naming_the_file(
+    documents_dir: Path, settings: Settings
+) -> None:
+    (documents_dir / "integrations" / "broken.graphql").write_text(
+        "query Broken {\n  patient(nin: 1) { nin }\n", encoding="utf-8"
+    )
+    (documents_dir / "unknown.graphql").write_text("{ nobody }", encoding="utf-8")
+    graphql = GraphQLSettings(persisted_queries="trusted", trusted_documents_dir=documents_dir)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app(settings.model_copy(update={"graphql": graphql}))
+    message = refused.value.message
+    assert "integrations/broken.graphql:3:1: Syntax Error" in message
+    assert "unknown.graphql:1:3: Cannot query field 'nobody' on type 'Query'" in message
+    assert "registered.graphql" not in message
+
+
+def test_trusted_documents_are_checked_against_the_gateway_limits_too(
+    documents_dir: Path, settings: Settings
+) -> None:
+    graphql = GraphQLSettings(
+        persisted_queries="trusted", trusted_documents_dir=documents_dir, max_depth=1
+    )
+    (documents_dir / "deep.graphql").write_text(
+        "query Deep($nin: NationalIdentityNumber!) { patient(nin: $nin) { nin } }", encoding="utf-8"
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        create_app(settings.model_copy(update={"graphql": graphql}))
+    assert "deep.graphql:1:1: The query is 2 fields deep; the limit is 1." in refused.value.message

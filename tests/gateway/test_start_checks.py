@@ -9,10 +9,12 @@ import json
 import os
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 
 from mocks.runner import MockRegistries
+from resolvers.examples import SUMMARY_QUERY_FILE
 from tests.conftest import settings_for
 from tests.process_support import gateway_env
 
@@ -118,3 +120,24 @@ async def test_serve_with_workers_refuses_to_start_mocks_in_every_worker() -> No
     assert status == 1
     assert len(lines) == 1, lines
     assert "--workers starts no mock registries" in lines[0]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_serve_refuses_a_trusted_document_that_does_not_validate_naming_the_file(
+    registries: MockRegistries, tmp_path: Path, workers: str
+) -> None:
+    (tmp_path / "summary.graphql").write_bytes(SUMMARY_QUERY_FILE.read_bytes())
+    (tmp_path / "ehr").mkdir()
+    typo = "query Typo($nin: NationalIdentityNumber!) {\n  patient(nin: $nin) { nim }\n}\n"
+    (tmp_path / "ehr" / "typo.graphql").write_text(typo, encoding="utf-8")
+    env = gateway_env(
+        settings_for(registries),
+        GATEWAY_GRAPHQL__PERSISTED_QUERIES="trusted",
+        GATEWAY_GRAPHQL__TRUSTED_DOCUMENTS_DIR=str(tmp_path),
+    )
+    status, lines = await _serve(env, "--workers", workers)
+    assert status == 1
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("summary-gateway: ")
+    assert "ehr/typo.graphql:2:24: Cannot query field 'nim' on type 'Patient'" in lines[0]
+    assert "summary.graphql" not in lines[0]

@@ -3,41 +3,17 @@
 // console error or Content-Security-Policy violation.
 //
 // Usage: node graphiql.mjs http://127.0.0.1:PORT/graphql [CHROMIUM_PATH]
-// Chromium is started so that it can reach nothing but loopback: every other host goes to a
-// proxy on a port where nothing listens, and host names other than 127.0.0.1 do not resolve.
-// GRAPHQL_AUTHORIZATION (if set) is pasted into GraphiQL's Headers tab as the README tells a
-// user to: {"Authorization": "<value>"}.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+// Chromium reaches loopback only (browser.mjs). GRAPHQL_AUTHORIZATION (if set) is pasted into
+// GraphiQL's Headers tab as the README tells a user to: {"Authorization": "<value>"}.
+import { launchLoopbackChromium, pasteAuthorization } from './browser.mjs';
 
 const url = process.argv[2];
-const executablePath = process.argv[3] || '/usr/bin/chromium';
-const profile = mkdtempSync(join(tmpdir(), 'graphiql-chromium-'));
+const { context, page, close } = await launchLoopbackChromium(process.argv[3]);
 const requested = [];
 const problems = [];
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    // Loopback bypasses a proxy by default; everything else goes to the discard port.
-    '--proxy-server=http://127.0.0.1:9',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  ],
-});
 let found = false;
 try {
   context.on('request', (request) => requested.push(request.url()));
-  const page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
@@ -49,11 +25,7 @@ try {
   });
   await page.goto(url, { waitUntil: 'networkidle' });
   if (process.env.GRAPHQL_AUTHORIZATION) {
-    await page.getByText('Headers', { exact: true }).click();
-    await page.locator('.graphiql-editor-tool .graphiql-editor:visible').last().click();
-    // insertText, not typing: the editor would close each bracket typed a second time.
-    const headers = { Authorization: process.env.GRAPHQL_AUTHORIZATION };
-    await page.keyboard.insertText(JSON.stringify(headers));
+    await pasteAuthorization(page, process.env.GRAPHQL_AUTHORIZATION);
     // Before the token, the page's schema introspection was refused (401), as it must be: only
     // those refusals are expected; then the schema is fetched again, as the README says.
     const beforeToken = problems.splice(0);
@@ -69,7 +41,6 @@ try {
 } catch (error) {
   problems.push(`driver: ${error.message.split('\n')[0]}`);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify({ found, requested, problems }));
