@@ -78,6 +78,11 @@ class AuditWriter:
             await asyncio.wait_for(asyncio.shield(done), self._timeout_s)
         except TimeoutError as exc:
             raise AuditUnavailable("the access log did not confirm the write in time") from exc
+        finally:
+            # Nobody waits any more (timed out, or the request was cancelled): the writer then
+            # skips this future instead of setting an exception no one reads, which asyncio
+            # would log as "Future exception was never retrieved".
+            done.cancel()
 
     async def _run(self) -> None:
         while True:
