@@ -13,15 +13,15 @@ Two guards against patient data reaching a log platform, which only the access l
 
 - an exception is rendered as its type and stack frames, never its message (graphql-core's and
   the drivers' messages can quote a value, such as an identity number);
-- an 11-digit run (the shape of a Norwegian identity number) left in a message is masked. The
-  code never logs one; this is the net under a mistake, not the rule.
+- a run of 11 or more digits (the shape of a Norwegian identity number) left in any field is
+  masked (``gateway/masking.py``). The code never logs one; this is the net under a mistake,
+  not the rule.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import traceback
 from collections.abc import MutableMapping
@@ -31,8 +31,7 @@ import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
-_MASK = "[11 digits]"
+from gateway.masking import mask_identity_numbers
 
 
 def _exception_without_message(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
@@ -50,9 +49,15 @@ def _exception_without_message(_logger: WrappedLogger, _name: str, event: EventD
 
 
 def _mask_identity_numbers(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
-    message = event.get("event")
-    if isinstance(message, str) and _IDENTITY_NUMBER.search(message):
-        event["event"] = _IDENTITY_NUMBER.sub(_MASK, message)
+    # Every field, not only the message: request ids, operation names and paths (aliases)
+    # come from clients.
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = mask_identity_numbers(value)
+        elif isinstance(value, list | tuple):
+            event[key] = [
+                mask_identity_numbers(item) if isinstance(item, str) else item for item in value
+            ]
     return event
 
 
