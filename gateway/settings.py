@@ -231,6 +231,11 @@ class AuthSettings(BaseModel):
         "refused together with any other issuer and on a non-loopback host.",
     )
     leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
+    max_token_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Longest bearer token; a longer one is refused before it is decoded.",
+    )
     jwks_cache_s: int = Field(default=3600, ge=1, description="How long a fetched JWKS is used.")
     jwks_refetch_min_s: float = Field(
         default=30.0,
@@ -361,6 +366,12 @@ class OperationsSettings(BaseModel):
         default=None, description="e.g. http://collector:4318/v1/traces; unset: OTel's default."
     )
     service_name: str = Field(default="summary-gateway", description="OTel service.name.")
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        description="Request line and headers of one request, in bytes; more is answered 431 "
+        "by the HTTP server before the rest is read (gateway/header_limit.py).",
+    )
     shutdown_grace_s: float = Field(
         default=20.0,
         gt=0,
