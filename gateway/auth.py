@@ -8,6 +8,7 @@ which key may verify a token and turns the claims into an ``Actor``. The rules:
 - the key is found by ``kid`` in the issuer's JWKS, fetched with the shared HTTP session, kept for
   ``jwks_cache_s`` and refetched at most once per ``jwks_refetch_min_s`` when a ``kid`` is unknown
   (key rotation, without letting junk tokens hammer the issuer);
+- a token longer than ``auth.max_token_bytes`` is refused before it is decoded;
 - every failure is an ``Unauthenticated`` whose message names the rule, never the token's content.
 """
 
@@ -130,9 +131,12 @@ class TrustedIssuer:
 class Authenticator:
     """Validates bearer tokens and turns their claims into an ``Actor`` and stated access."""
 
-    def __init__(self, issuers: list[TrustedIssuer], leeway_s: int) -> None:
+    def __init__(
+        self, issuers: list[TrustedIssuer], leeway_s: int, max_token_bytes: int = 16 * 1024
+    ) -> None:
         self._issuers = {issuer.settings.issuer: issuer for issuer in issuers}
         self._leeway = leeway_s
+        self._max_token_bytes = max_token_bytes
         self._verified: dict[str, _Verified] = {}
 
     async def authenticate(self, authorization: str | None) -> tuple[Actor, Mapping[str, Any]]:
@@ -144,6 +148,9 @@ class Authenticator:
         publishes the very key it was checked with. Any change sends it through the full check.
         """
         token = _bearer(authorization)
+        if len(token) > self._max_token_bytes:
+            # Before any decoding: base64, JSON and a signature over megabytes cost CPU and memory.
+            raise Unauthenticated("the bearer token is too large")
         seen = self._verified.get(token)
         if seen is not None:
             now = time.time()
@@ -334,4 +341,4 @@ def build_authenticator(
     if settings.dev_issuer:
         assert dev_keys is not None and dev_issuer is not None
         issuers = [TrustedIssuer(dev_issuer, StaticKeys(dev_keys))]
-    return Authenticator(issuers, settings.leeway_s)
+    return Authenticator(issuers, settings.leeway_s, settings.max_token_bytes)

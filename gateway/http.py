@@ -59,6 +59,7 @@ from gateway.errors import (
     RequestRefused,
 )
 from gateway.graphiql import graphiql_page
+from gateway.masking import holds_identity_number
 from gateway.observe import RequestObserver, note_operation, note_result
 from gateway.persisted import PersistedDocuments, PersistedQueryError
 from gateway.security_headers import graphiql_csp
@@ -68,8 +69,9 @@ from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 REQUEST_ID_HEADER = "X-Request-ID"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
-# A caller's request id is echoed back and logged, so it must be short and plain.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A caller's request id is echoed back, logged, traced and written to the access log, so it must
+# be short and plain, and hold no identity number (``gateway/masking.py``).
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HTTP_CODES = {
     401: "UNAUTHENTICATED",
     403: "FORBIDDEN",
@@ -87,7 +89,8 @@ def request_id_of(request: Request | WebSocket) -> str:
     if isinstance(cached, str):
         return cached
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = offered if _SAFE_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    safe = _SAFE_REQUEST_ID.fullmatch(offered) and not holds_identity_number(offered)
+    request_id = offered if safe else uuid.uuid4().hex
     request.scope["gateway.request_id"] = request_id
     return request_id
 

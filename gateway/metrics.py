@@ -6,9 +6,10 @@ call site holds a child already bound to its labels (``.labels()`` runs once, at
 first time an operation name is seen).
 
 No label holds patient data. Sources, outcomes and error codes come from fixed sets; operation
-names come from clients, so only names that look like GraphQL names, and at most
-``MAX_OPERATIONS`` of them, get a label of their own (with trusted documents: only the names in
-the registered documents); every other name is ``other``.
+names come from clients, so only names that look like GraphQL names and hold no identity
+number (``gateway/masking.py``), and at most ``MAX_OPERATIONS`` of them, get a label of their
+own (with trusted documents: only the names in the registered documents); every other name is
+``other``.
 
 Several workers (``summary-gateway serve --workers N``) share one metrics directory
 (``PROMETHEUS_MULTIPROC_DIR``, made empty by the parent before the workers start); ``/metrics``
@@ -36,13 +37,14 @@ from prometheus_client import (
 )
 
 from gateway.breaker import CircuitState
+from gateway.masking import holds_identity_number
 from gateway.settings import GraphQLSettings
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 MAX_OPERATIONS: Final = 200
 OTHER: Final = "other"
 ANONYMOUS: Final = "anonymous"
-_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 
 DENIAL_CODES: Final = frozenset(
     {"UNAUTHENTICATED", "FORBIDDEN", "RESTRICTED", "BLOCKED", "RESERVED"}
@@ -86,10 +88,13 @@ def prepare_multiprocess_dir(configured: str | None = None) -> Path:
 
 
 def operation_label(name: str | None) -> str:
-    """A client's operation name if it looks like a GraphQL name, else ``other``."""
+    """A client's operation name if it looks like a GraphQL name and holds no identity number,
+    else ``other``."""
     if name is None:
         return ANONYMOUS
-    return name if _GRAPHQL_NAME.match(name) else OTHER
+    if _GRAPHQL_NAME.fullmatch(name) and not holds_identity_number(name):
+        return name
+    return OTHER
 
 
 class SourceMetrics:
@@ -247,7 +252,7 @@ class GatewayMetrics:
     def operation_label(self, name: str | None) -> str:
         """The label an operation name gets (see the module docstring)."""
         if self._known is not None and name is not None:
-            return name if name in self._known else OTHER
+            return operation_label(name) if name in self._known else OTHER
         return operation_label(name)
 
     def request(self, operation: str | None, outcome: str, seconds: float) -> None:

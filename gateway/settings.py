@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -235,6 +237,11 @@ class AuthSettings(BaseModel):
         "refused together with any other issuer and on a non-loopback host.",
     )
     leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
+    max_token_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Longest bearer token; a longer one is refused before it is decoded.",
+    )
     jwks_cache_s: int = Field(default=3600, ge=1, description="How long a fetched JWKS is used.")
     jwks_refetch_min_s: float = Field(
         default=30.0,
@@ -248,7 +255,8 @@ class AuthSettings(BaseModel):
 class AuditSettings(BaseModel):
     """The access log: SQLite in the data directory, or PostgreSQL when a DSN is set."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A refused DSN is not quoted in the error: it may hold a password.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     postgres_dsn: SecretStr | None = Field(
         default=None, description="postgresql://user@host/db; unset: SQLite in data_dir."
@@ -263,6 +271,35 @@ class AuditSettings(BaseModel):
     write_timeout_s: float = Field(
         default=5.0, gt=0, description="A commit slower than this fails its requests closed."
     )
+
+    @field_validator("postgres_dsn")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so that a typo is one line naming the setting, not the driver's traceback
+        # at start; the messages never quote the DSN (it may hold a password).
+        if value is not None:
+            check_postgres_dsn(value.get_secret_value())
+        return value
+
+
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def check_postgres_dsn(dsn: str) -> None:
+    """Raise ``ValueError`` (without quoting ``dsn``) unless it is a ``postgresql://`` URL whose
+    hosts (``host[:port]``, several separated by commas, IPv6 in brackets) have valid ports."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("postgres_dsn must be a postgresql:// URL")
+    hosts = parts.netloc.rpartition("@")[2]
+    for host in hosts.split(",") if hosts else ():
+        if host.startswith("["):
+            _address, _bracket, after = host.partition("]")
+            port = after.removeprefix(":")
+        else:
+            port = host.rpartition(":")[2] if ":" in host else ""
+        if port and not (_PORT.fullmatch(port) and 1 <= int(port) <= 65535):
+            raise ValueError("the port of each host must be a number from 1 to 65535")
 
 
 class GraphQLSettings(BaseModel):
@@ -335,6 +372,12 @@ class OperationsSettings(BaseModel):
         default=None, description="e.g. http://collector:4318/v1/traces; unset: OTel's default."
     )
     service_name: str = Field(default="summary-gateway", description="OTel service.name.")
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        description="Request line and headers of one request, in bytes; more is answered 431 "
+        "by the HTTP server before the rest is read (gateway/header_limit.py).",
+    )
     shutdown_grace_s: float = Field(
         default=20.0,
         gt=0,
@@ -361,6 +404,8 @@ class Settings(BaseSettings):
         env_file=None,
         frozen=True,
         extra="forbid",
+        # Errors name the setting, never its value: it may be a key, a password or a DSN.
+        hide_input_in_errors=True,
     )
 
     profile: Literal["demo", "production"] = Field(

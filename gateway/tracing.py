@@ -5,9 +5,11 @@ sent one) and one client span per HTTP request to a source, whose W3C ``tracepar
 goes to the source, so a registry's own traces join the gateway's. When off, nothing of this
 module runs on a request: the app builds no ``Tracing`` and the HTTP session gets no trace hook.
 
-Spans carry no patient data: the URL of a search holds the identity number, so a client span
-records the source's name, method, host and status, never the URL; a failure is recorded as
-its exception type, never its message. The tracer provider is the app's own (not OTel's global
+Spans carry no patient data: a caller's trace context that holds an identity number is not
+continued, the span's name and request id are the masked ones (``gateway/masking.py``), and
+the URL of a search holds the identity number, so a client span records the source's name,
+method, host and status, never the URL; a failure is recorded as its exception type, never its
+message. The tracer provider is the app's own (not OTel's global
 one), so several apps in one process (the tests) keep their spans apart.
 """
 
@@ -32,6 +34,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from gateway.masking import holds_identity_number, holds_valid_identity_number
 from gateway.settings import Settings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -71,7 +74,7 @@ class Tracing:
     @contextlib.contextmanager
     def request_span(self, method: str, headers: Mapping[str, str]) -> Iterator[Span]:
         """The server span of one request, current while it runs (its searches' parent)."""
-        parent = _PROPAGATOR.extract(headers)
+        parent = _PROPAGATOR.extract(_trace_context(headers))
         with self.tracer.start_as_current_span(
             f"{method} /graphql", context=parent, kind=SpanKind.SERVER
         ) as span:
@@ -135,6 +138,20 @@ class Tracing:
     def shutdown(self) -> None:
         """Export what is buffered, then stop."""
         self._provider.shutdown()
+
+
+def _trace_context(headers: Mapping[str, str]) -> dict[str, str]:
+    """The caller's W3C trace context, unless it holds an identity number (it would be printed
+    in every span of the trace): then none, and the request starts a trace of its own."""
+    parent = headers.get("traceparent")
+    if parent is None or holds_valid_identity_number(parent):
+        return {}
+    context = {"traceparent": parent}
+    state = headers.get("tracestate")
+    # Free text: any run of 11 digits drops it (the trace itself goes on).
+    if state is not None and not holds_identity_number(state):
+        context["tracestate"] = state
+    return context
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

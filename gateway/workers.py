@@ -25,8 +25,13 @@ from gateway.settings import Settings
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:
     """What every way of serving the gateway passes to uvicorn."""
+    from gateway.header_limit import HeaderLimitProtocol
+
     return {
-        "http": "httptools",
+        # httptools, with a bound on the headers (uvicorn has none for it); the same bound is
+        # h11's setting, should anyone serve with h11.
+        "http": HeaderLimitProtocol,
+        "h11_max_incomplete_event_size": settings.ops.max_header_bytes,
         "log_config": None,  # the root logger's JSON handler (gateway/logging_setup.py) serves
         # The access log would print GET query strings, which can hold an identity number:
         # application logs must never carry patient identifiers.

@@ -108,6 +108,11 @@ class AuditWriter:
             if not _committed(done):
                 pending.given_up = True  # the request is gone: no answer leaves
             raise
+        finally:
+            # Nobody waits any more (timed out, or the request was cancelled): cancelled, the future
+            # can never hold an exception no one reads (asyncio would log "Future exception was
+            # never retrieved"); the writer skips it.
+            done.cancel()
 
     async def _run(self) -> None:
         while True:

@@ -339,3 +339,16 @@ async def test_a_forgery_of_an_accepted_token_is_still_refused(issuer: Issuer) -
                 await authenticator.authenticate(f"Bearer {bad}")
         actor, _ = await authenticator.authenticate(f"Bearer {token}")
         assert actor.hpr_number == claims["helseid://claims/hpr/hpr_number"]
+
+
+async def test_an_oversized_signed_token_is_refused_before_its_signature_is_checked(
+    gateway: GatewayServer,
+) -> None:
+    # Signed by the trusted issuer, every claim valid, but 2 MB of padding in it.
+    token = token_for(padding="x" * 2_000_000)
+    body = await gateway.graphql(
+        "{ __typename }", headers={"Authorization": f"Bearer {token}"}, persona=None
+    )
+    assert body.get("data") is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert "too large" in body["errors"][0]["message"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from gateway.logging_setup import _TextFormatter, json_formatter
+from gateway.logging_setup import json_formatter, text_formatter
 
 NIN = "12834122055"
 
@@ -18,7 +18,7 @@ NIN = "12834122055"
 def formatted(request: pytest.FixtureRequest) -> Iterator[tuple[str, io.StringIO]]:
     out = io.StringIO()
     handler = logging.StreamHandler(out)
-    formatter = json_formatter() if request.param == "json" else _TextFormatter("%(message)s")
+    formatter = json_formatter() if request.param == "json" else text_formatter()
     handler.setFormatter(formatter)
     logger = logging.getLogger(f"test.logging_setup.{request.param}")
     logger.addHandler(handler)
@@ -55,3 +55,30 @@ def test_an_identity_number_in_a_message_is_masked(formatted: tuple[str, io.Stri
     text = out.getvalue()
     assert NIN not in text
     assert "[11 digits]" in text and "20261126" in text, "shorter numbers stay"
+
+
+def test_a_text_line_carries_the_records_fields_as_key_value() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(text_formatter())
+    logger = logging.getLogger("test.logging_setup.text_fields")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info(
+            "request",
+            extra={
+                "operation": "PatientSummary",
+                "codes": ["BLOCKED", "RESTRICTED"],
+                "note": "a b",
+            },
+        )
+    finally:
+        logger.removeHandler(handler)
+    line = out.getvalue().strip()
+    assert " INFO test.logging_setup.text_fields request " in line
+    assert "operation=PatientSummary" in line
+    assert "codes=BLOCKED,RESTRICTED" in line
+    assert 'note="a b"' in line, "a value with a space is quoted"
+    assert "pid=" in line

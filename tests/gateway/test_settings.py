@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from gateway.app import create_app
 from gateway.errors import ConfigurationError
-from gateway.settings import Settings, SourceSettings
+from gateway.settings import AuditSettings, Settings, SourceSettings
 
 
 def _settings_in_a_process_with(env: dict[str, str]) -> dict[str, Any]:
@@ -88,3 +89,69 @@ def test_each_source_has_its_own_cache_lifetime_however_it_is_configured() -> No
     given = Settings(sources={"gp_registry": SourceSettings(cache_ttl_s=7)})
     assert given.sources.gp_registry.cache_ttl_s == 7
     assert given.sources.gp_registry.stale_max_s == defaults.gp_registry.stale_max_s
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://gateway:s3cret-pw@db.example.no:54x2/audit",
+        "postgresql://gateway:s3cret-pw@db.example.no:99999/audit",
+        "postgresql://gateway:s3cret-pw@db-a:5432,db-b:five/audit",
+        "mysql://gateway:s3cret-pw@db.example.no/audit",
+    ],
+)
+def test_a_malformed_postgres_dsn_is_refused_by_name_without_echoing_it(dsn: str) -> None:
+    with pytest.raises(ValidationError, match="postgres_dsn") as refused:
+        AuditSettings.model_validate({"postgres_dsn": dsn})
+    assert "s3cret-pw" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://gateway@127.0.0.1:5432/test",
+        "postgres://gateway@db-a:5432,db-b/audit",
+        "postgresql://gateway@[::1]:5432/audit",
+        "postgresql:///audit?host=/run/postgresql",
+    ],
+)
+def test_a_well_formed_postgres_dsn_is_accepted(dsn: str) -> None:
+    audit = AuditSettings.model_validate({"postgres_dsn": dsn})
+    assert audit.postgres_dsn is not None
+
+
+def test_serve_with_a_malformed_dsn_port_says_so_in_one_line_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env = {
+        **clean,
+        "GATEWAY_DATA_DIR": str(tmp_path),
+        "GATEWAY_AUTH__DEV_ISSUER": "true",
+        "GATEWAY_AUDIT__POSTGRES_DSN": "postgresql://gateway:s3cret-pw@127.0.0.1:54x2/audit",
+    }
+    for command in (["serve", "--port", "0"], ["audit", "head"]):
+        ran = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 1, ran.stderr
+        assert "Traceback" not in ran.stderr
+        assert ran.stderr.strip().splitlines() == [
+            "summary-gateway: invalid setting audit.postgres_dsn: Value error, "
+            "the port of each host must be a number from 1 to 65535"
+        ]
+        assert "s3cret-pw" not in ran.stderr + ran.stdout
+
+
+def test_a_refused_setting_is_not_quoted_even_in_the_exceptions_text() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings.model_validate(
+            {"audit": {"postgres_dsn": "postgresql://gateway:s3cret-pw@127.0.0.1:54x2/audit"}}
+        )
+    assert "audit.postgres_dsn" in str(refused.value)
+    assert "s3cret-pw" not in str(refused.value)
