@@ -18,6 +18,7 @@ import os
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway.drain import DrainingHttpToolsProtocol, DrainingMultiprocess
 from gateway.logging_setup import configure_logging
 from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from gateway.settings import Settings
@@ -26,13 +27,15 @@ from gateway.settings import Settings
 def uvicorn_options(settings: Settings) -> dict[str, object]:
     """What every way of serving the gateway passes to uvicorn."""
     return {
-        "http": "httptools",
+        # httptools, draining its kept-alive connections instead of closing them under a request.
+        "http": DrainingHttpToolsProtocol,
         "log_config": None,  # the root logger's JSON handler (gateway/logging_setup.py) serves
         # The access log would print GET query strings, which can hold an identity number:
         # application logs must never carry patient identifiers.
         "access_log": False,
-        # SIGTERM: stop accepting, let requests in flight finish (their access-log rows are
-        # written before they answer), then the lifespan flushes and closes the access log.
+        # SIGTERM: stop accepting, answer requests in flight and those still arriving on open
+        # connections (gateway/drain.py; their access-log rows are written before they answer),
+        # then the lifespan flushes and closes the access log.
         "timeout_graceful_shutdown": settings.ops.shutdown_grace_s,
     }
 
@@ -47,14 +50,15 @@ def worker_app() -> Starlette:
 
 
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Serve with ``workers`` processes until SIGTERM or SIGINT."""
+    """Serve with ``workers`` processes until SIGTERM or SIGINT; return once every worker has
+    drained (uvicorn's supervisor forwards the signal to each)."""
     prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV))
     if settings.auth.dev_issuer:
         # Made once here: workers that each found no key would each write one.
         from gateway.dev_issuer import DevIssuer
 
         DevIssuer(settings.data_dir)
-    uvicorn.run(
+    config = uvicorn.Config(
         "gateway.workers:worker_app",
         factory=True,
         host=host,
@@ -64,3 +68,5 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
         lifespan="on",
         **uvicorn_options(settings),  # type: ignore[arg-type]
     )
+    # What uvicorn.run does with workers > 1, with the supervisor that stops listening first.
+    DrainingMultiprocess(config, sockets=[config.bind_socket()]).run()
