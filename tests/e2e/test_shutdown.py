@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import orjson
@@ -20,6 +21,16 @@ from tests.conftest import bearer, settings_for
 from tests.process_support import gateway_env, gateway_process
 
 CONNECTIONS = 12
+
+
+async def _logged_request_ids(sqlite_file: Path) -> set[str]:
+    """The request ids of every record in the access log."""
+    store = SqliteAuditStore(sqlite_file, 5.0)
+    await store.open()
+    try:
+        return {stored.event.request_id for stored in await store.scan(0, 1_000_000)}
+    finally:
+        await store.close()
 
 
 async def _summary(
@@ -71,12 +82,7 @@ async def test_sigterm_during_load_answers_in_flight_requests_and_logs_every_ans
     assert any(code is None for _, code, _ in results), "requests after SIGTERM were refused"
     assert any("Shutting down" in line for line in gateway.output)
 
-    store = SqliteAuditStore(settings.data_dir / sqlite_file, 5.0)
-    await store.open()
-    try:
-        logged = {stored.event.request_id for stored in await store.scan(0, 1_000_000)}
-    finally:
-        await store.close()
+    logged = await _logged_request_ids(settings.data_dir / sqlite_file)
     assert answered <= logged, f"answered without access-log rows: {sorted(answered - logged)}"
 
 
@@ -169,11 +175,6 @@ async def test_sigterm_answers_requests_on_kept_alive_connections_with_connectio
         status = await gateway.wait()
     assert status == 0, "a drain after SIGTERM exits 0, with any number of workers"
 
-    store = SqliteAuditStore(settings.data_dir / sqlite_file, 5.0)
-    await store.open()
-    try:
-        logged = {stored.event.request_id for stored in await store.scan(0, 1_000_000)}
-    finally:
-        await store.close()
+    logged = await _logged_request_ids(settings.data_dir / sqlite_file)
     expected = {f"{when}-{i}" for when in ("before", "after") for i in range(CONNECTIONS)}
     assert expected <= logged, f"answered without access-log rows: {sorted(expected - logged)}"
