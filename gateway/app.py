@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
         cache = UpstreamCache.open(settings)
+        if cache.guard is not None:
+            cache.guard.metrics = metrics.shared_cache()
         connector = aiohttp.TCPConnector(
             limit=settings.http_max_connections, limit_per_host=0, ttl_dns_cache=300
         )

@@ -13,7 +13,8 @@ patient, resource type and query. Never an access decision: those run on every r
   entries of an older generation are misses. One ``MGET`` reads an entry and its generation
   together, so this costs no extra round trip.
 - A cache that fails (Redis down, a value that does not open) is a miss, never an error: the
-  registries are the source of truth.
+  registries are the source of truth. A Redis that stops answering is skipped at once after a
+  few failed round trips, until a probe finds it back (``gateway/cache_guard.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -37,6 +38,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.exceptions import RedisError
 
+from gateway.cache_guard import SharedCacheGuard
 from gateway.settings import CacheSettings, Settings
 
 log = logging.getLogger("gateway.cache")
@@ -102,15 +104,27 @@ class _ReadBatch:
     values: asyncio.Future[list[Any]]
 
 
-def _settle(values: asyncio.Future[list[Any]], sent: asyncio.Future[list[Any]]) -> None:
-    if values.done():  # pragma: no cover (nothing else settles it)
-        return
+def _settle(
+    values: asyncio.Future[list[Any]],
+    guard: SharedCacheGuard | None,
+    sent: asyncio.Future[list[Any]],
+) -> None:
+    # One MGET is one round trip, however many lookups it serves: the guard learns of it once.
     if sent.cancelled():
-        values.cancel()
+        if guard is not None:
+            guard.abandoned()
+        if not values.done():
+            values.cancel()
     elif (error := sent.exception()) is not None:
-        values.set_exception(error)
+        if guard is not None:
+            guard.failed(error)
+        if not values.done():
+            values.set_exception(error)
     else:
-        values.set_result(sent.result())
+        if guard is not None:
+            guard.answered()
+        if not values.done():
+            values.set_result(sent.result())
 
 
 def _retrieve(values: asyncio.Future[list[Any]]) -> None:
@@ -140,9 +154,15 @@ class UpstreamCache:
     """Stores and finds upstream answers; one per app, opened and closed by the lifespan."""
 
     def __init__(
-        self, backend: Any, settings: CacheSettings, shared: bool, retain_s: float
+        self,
+        backend: Any,
+        settings: CacheSettings,
+        shared: bool,
+        retain_s: float,
+        guard: SharedCacheGuard | None = None,
     ) -> None:
         self._backend = backend
+        self.guard = guard  # the shared cache's breaker; None in memory, which cannot fail
         self._retain_s = retain_s
         self._opened: dict[str, _Opened] = {}
         self._batch: _ReadBatch | None = None  # Redis reads gathering for one MGET
@@ -160,8 +180,11 @@ class UpstreamCache:
         self.shared = shared
 
     @classmethod
-    def open(cls, gateway_settings: Settings) -> UpstreamCache:
-        """Redis when ``cache.redis_url`` is set, otherwise a bounded memory cache."""
+    def open(
+        cls, gateway_settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> UpstreamCache:
+        """Redis when ``cache.redis_url`` is set, otherwise a bounded memory cache. ``clock``
+        times the Redis breaker (tests move it)."""
         settings = gateway_settings.cache
         if settings.redis_url is None:
             return cls.memory(gateway_settings)
@@ -181,7 +204,8 @@ class UpstreamCache:
             create_connection_timeout=settings.redis_timeout_s,
             connection_pool_kwargs={"socket_timeout": settings.redis_timeout_s},
         )
-        return cls(backend, settings, shared=True, retain_s=_longest_keep(gateway_settings))
+        guard = SharedCacheGuard(settings, clock)
+        return cls(backend, settings, True, _longest_keep(gateway_settings), guard)
 
     @classmethod
     def memory(cls, gateway_settings: Settings) -> UpstreamCache:
@@ -225,10 +249,13 @@ class UpstreamCache:
         parsing, and what was derived from it is reused.
         """
         key = self.key_of(source, patient, resource_type, params)
+        if self.guard is not None and not self.guard.may_read():
+            return Lookup(key, -1, None)  # Redis is skipped; -1: do not store either
         try:
             blob, generation_raw = await self._read([key, self._generation_key(source, patient)])
-        except _CACHE_FAILURES as exc:
-            log.warning("cache read failed for %s: %s", source, type(exc).__name__)
+        except _CACHE_FAILURES:
+            # The guard counted the failed round trip (once for all the reads it carried) and
+            # logs when Redis stops answering: no line per search.
             return Lookup(key, -1, None)  # -1: do not store either, the cache is not well
         generation = int(generation_raw or 0)
         if blob is None:
@@ -277,7 +304,7 @@ class UpstreamCache:
     def _send(self, batch: _ReadBatch) -> None:
         self._batch = None
         sent = asyncio.ensure_future(self._backend._multi_get(batch.keys, encoding=None))
-        sent.add_done_callback(functools.partial(_settle, batch.values))
+        sent.add_done_callback(functools.partial(_settle, batch.values, self.guard))
         # Every waiter may have given up: the outcome is taken here so none goes unretrieved.
         batch.values.add_done_callback(_retrieve)
 
@@ -292,11 +319,13 @@ class UpstreamCache:
         """Keep ``value`` (JSON data) for ``ttl_s`` seconds under the lookup's key."""
         if lookup.generation < 0 or ttl_s <= 0:
             return
+        if self.guard is not None and not self.guard.may_write():
+            return
         envelope = orjson.dumps({"g": lookup.generation, "t": stored_at, "v": value})
-        try:
-            await self._backend.set(lookup.key, self._seal(lookup.key, envelope), ttl=float(ttl_s))
-        except _CACHE_FAILURES as exc:
-            log.warning("cache write failed: %s", type(exc).__name__)
+        await self._guarded(
+            self._backend.set(lookup.key, self._seal(lookup.key, envelope), ttl=float(ttl_s)),
+            raise_failure=False,
+        )
 
     async def invalidate_patient(self, source: str, patient: str) -> None:
         """Make every cached answer of ``source`` about ``patient`` (an identity number) a miss
@@ -304,9 +333,33 @@ class UpstreamCache:
         write must not look done while old answers could still be served.
         """
         key = self._generation_key(source, patient)
-        await self._backend.increment(key, 1)
+        # Tried even while the breaker skips Redis: the write must know whether this held.
+        await self._guarded(self._backend.increment(key, 1), raise_failure=True)
         # Kept as long as any entry lives, so no entry of an older generation can come back.
-        await self._backend.expire(key, int(self._retain_s) + 1)
+        await self._guarded(self._backend.expire(key, int(self._retain_s) + 1), raise_failure=True)
+
+    async def _guarded(self, call: Awaitable[object], raise_failure: bool) -> None:
+        """Await one round trip to the backend and tell the guard how it went."""
+        try:
+            await call
+        except _CACHE_FAILURES as exc:
+            if self.guard is not None:
+                self.guard.failed(exc)
+            if raise_failure:
+                raise
+            return
+        except asyncio.CancelledError:
+            if self.guard is not None:
+                self.guard.abandoned()
+            raise
+        if self.guard is not None:
+            self.guard.answered()
+
+    def health(self) -> Mapping[str, str]:
+        """For ``/readyz``: which cache, and whether it is used now."""
+        if self.guard is None:
+            return {"kind": "memory", "state": "ok"}
+        return self.guard.health()
 
     async def aclose(self) -> None:
         """Close the connection pool (nothing to do in memory)."""

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -200,6 +201,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
                 **uvicorn_options(resolved),  # type: ignore[arg-type]
             )
             server = _WelcomingServer(config, lambda: _print_welcome(host, port, resolved))
+            # Once drained, uvicorn raises the signal that stopped it again under the handler it
+            # found at start. With the default one the process would then die by SIGTERM (143);
+            # with its own, it exits 0 after a clean drain, as ``--workers N`` does.
+            signal.signal(signal.SIGTERM, server.handle_exit)
             await server.serve()
 
     try:

@@ -65,9 +65,9 @@ def operations_routes(settings: Settings, metrics: GatewayMetrics) -> list[Route
 
     async def readyz(request: Request) -> Response:
         # Ready means: the access log answers (no log, no data) and the settings were accepted
-        # at start (an app with bad settings never gets this far). The registries are reported,
-        # never a reason to be unready: a summary with a source down (or served stale) is still
-        # the best a clinician can get.
+        # at start (an app with bad settings never gets this far). The registries and the cache
+        # are reported, never a reason to be unready: a summary with a source down (or served
+        # stale, or without the shared cache) is still the best a clinician can get.
         clients: SourceClients = request.state.clients
         access_log = await access_log_state(request.state.audit_writer)
         for upstream in clients.upstreams:
@@ -80,6 +80,7 @@ def operations_routes(settings: Settings, metrics: GatewayMetrics) -> list[Route
                 "accessLog": access_log,
                 "profile": settings.profile,
                 "sources": [health_json(r) for r in clients.health()],
+                "cache": dict(clients.cache.health()),
             },
             status_code=200 if ready else 503,
         )

@@ -128,6 +128,35 @@ class SourceMetrics:
         self._breaker.set(_BREAKER_VALUE[state])
 
 
+class SharedCacheMetrics:
+    """The shared cache's (Redis) children: what ``gateway/cache_guard.py`` reports to."""
+
+    __slots__ = ("_error", "_last", "_ok", "_skipped", "_state")
+
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self._ok = metrics.shared_cache_round_trips.labels("ok")
+        self._error = metrics.shared_cache_round_trips.labels("error")
+        self._skipped = metrics.shared_cache_skipped
+        self._state = metrics.shared_cache_state
+        self._last: CircuitState | None = None
+        self.state(CircuitState.CLOSED)
+
+    def round_trip(self, ok: bool, state: CircuitState) -> None:
+        """One round trip to Redis ended; ``state`` is the breaker's after it."""
+        (self._ok if ok else self._error).inc()
+        if state is not self._last:
+            self.state(state)
+
+    def skipped(self) -> None:
+        """A read or write did not go to Redis: its breaker is open."""
+        self._skipped.inc()
+
+    def state(self, state: CircuitState) -> None:
+        """The breaker as this process sees it now."""
+        self._last = state
+        self._state.set(_BREAKER_VALUE[state])
+
+
 class AuditMetrics:
     """The access-log writer's commits: how long, how many events, how many failed."""
 
@@ -216,6 +245,23 @@ class GatewayMetrics:
             multiprocess_mode="livemax",
             registry=reg,
         )
+        self.shared_cache_round_trips = Counter(
+            "gateway_shared_cache_round_trips",
+            "Round trips to the shared cache (Redis), by outcome: ok or error.",
+            ["outcome"],
+            registry=reg,
+        )
+        self.shared_cache_skipped = Counter(
+            "gateway_shared_cache_skipped",
+            "Cache reads and writes that skipped Redis because its breaker was open.",
+            registry=reg,
+        )
+        self.shared_cache_state = Gauge(
+            "gateway_shared_cache_state",
+            "The shared cache's breaker: 0 closed, 1 half-open, 2 open (the worst worker).",
+            multiprocess_mode="livemax",
+            registry=reg,
+        )
         self.audit_write_seconds = Histogram(
             "gateway_audit_write_duration_seconds",
             "Time of one access-log commit (a group of requests).",
@@ -248,6 +294,10 @@ class GatewayMetrics:
     def source(self, name: str) -> SourceMetrics:
         """The bound children of one source."""
         return SourceMetrics(self, name)
+
+    def shared_cache(self) -> SharedCacheMetrics:
+        """The bound children of the shared cache (Redis)."""
+        return SharedCacheMetrics(self)
 
     def operation_label(self, name: str | None) -> str:
         """The label an operation name gets (see the module docstring)."""

@@ -157,7 +157,17 @@ class CacheSettings(BaseModel):
         default=20_000, ge=1, description="Entries the memory cache holds (oldest go first)."
     )
     redis_timeout_s: float = Field(
-        default=0.5, gt=0, description="Socket timeout of Redis calls; a slow cache is a miss."
+        default=0.1,
+        gt=0,
+        description="Connect and socket timeout of Redis calls; a slow cache is a miss.",
+    )
+    breaker_failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive failed Redis round trips after which the cache is skipped.",
+    )
+    breaker_reset_s: float = Field(
+        default=5.0, gt=0, description="How long Redis is skipped before one probe tries it."
     )
 
     @field_validator("encryption_key")

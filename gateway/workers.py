@@ -18,6 +18,8 @@ import os
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway.drain import DrainingMultiprocess
+from gateway.http_protocol import GatewayHttpProtocol
 from gateway.logging_setup import configure_logging
 from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from gateway.settings import Settings
@@ -25,19 +27,19 @@ from gateway.settings import Settings
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:
     """What every way of serving the gateway passes to uvicorn."""
-    from gateway.header_limit import HeaderLimitProtocol
-
     return {
-        # httptools, with a bound on the headers (uvicorn has none for it); the same bound is
-        # h11's setting, should anyone serve with h11.
-        "http": HeaderLimitProtocol,
+        # httptools with a bound on the headers (uvicorn has none for it; the same bound is
+        # h11's setting, should anyone serve with h11), draining its kept-alive connections on
+        # SIGTERM instead of closing them under a request.
+        "http": GatewayHttpProtocol,
         "h11_max_incomplete_event_size": settings.ops.max_header_bytes,
         "log_config": None,  # the root logger's JSON handler (gateway/logging_setup.py) serves
         # The access log would print GET query strings, which can hold an identity number:
         # application logs must never carry patient identifiers.
         "access_log": False,
-        # SIGTERM: stop accepting, let requests in flight finish (their access-log rows are
-        # written before they answer), then the lifespan flushes and closes the access log.
+        # SIGTERM: stop accepting, answer requests in flight and those still arriving on open
+        # connections (gateway/drain.py; their access-log rows are written before they answer),
+        # then the lifespan flushes and closes the access log.
         "timeout_graceful_shutdown": settings.ops.shutdown_grace_s,
     }
 
@@ -52,14 +54,15 @@ def worker_app() -> Starlette:
 
 
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Serve with ``workers`` processes until SIGTERM or SIGINT."""
+    """Serve with ``workers`` processes until SIGTERM or SIGINT; return once every worker has
+    drained (uvicorn's supervisor forwards the signal to each)."""
     prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV))
     if settings.auth.dev_issuer:
         # Made once here: workers that each found no key would each write one.
         from gateway.dev_issuer import DevIssuer
 
         DevIssuer(settings.data_dir)
-    uvicorn.run(
+    config = uvicorn.Config(
         "gateway.workers:worker_app",
         factory=True,
         host=host,
@@ -69,3 +72,5 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
         lifespan="on",
         **uvicorn_options(settings),  # type: ignore[arg-type]
     )
+    # What uvicorn.run does with workers > 1, with the supervisor that stops listening first.
+    DrainingMultiprocess(config, sockets=[config.bind_socket()]).run()

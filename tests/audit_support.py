@@ -290,31 +290,50 @@ END $$
 
 @dataclass
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target until ``cut`` drops every connection at once."""
+    """Forwards 127.0.0.1:<port> to a target until ``cut`` drops every connection at once.
+
+    ``hold`` makes it a server that accepts and never answers (as a hung Redis or database
+    does): what clients send is kept back, and counted in ``held_requests``, until ``release``.
+    """
 
     target_host: str
     target_port: int
     port: int = 0
+    held_requests: int = 0
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
     _pumps: set[asyncio.Task[None]] = field(default_factory=set)
+    _flowing: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
+        self._flowing.set()
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def hold(self) -> None:
+        """From now on, accept and read but forward nothing, either way."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        """Forward again (what was held goes first)."""
+        self._flowing.set()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
         self._writers += [writer, up_writer]
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pump(source, sink))
+        for source, sink, asks in ((reader, up_writer, True), (up_reader, writer, False)):
+            task = asyncio.create_task(self._pump(source, sink, asks))
             self._pumps.add(task)
             task.add_done_callback(self._pumps.discard)
 
-    @staticmethod
-    async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pump(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, asks: bool
+    ) -> None:
         with contextlib.suppress(OSError):
             while data := await source.read(65536):
+                if not self._flowing.is_set():
+                    self.held_requests += asks
+                    await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
         sink.close()

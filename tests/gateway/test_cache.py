@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,9 +12,11 @@ from typing import Any
 import pytest
 import redis.asyncio
 from pydantic import SecretStr, ValidationError
+from redis.exceptions import RedisError
 
 from gateway.cache import UpstreamCache
 from gateway.settings import CacheSettings, Settings
+from tests.audit_support import TcpProxy
 from tests.conftest import REDIS_URL
 
 NIN = "15828512339"
@@ -212,3 +215,66 @@ async def test_redis_reads_started_together_go_in_one_round_trip(
         assert found[0].key != found[2].key
     finally:
         await upstream_cache.aclose()
+
+
+class _Clock:
+    """Time for the Redis breaker that moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_hung_redis_is_skipped_after_the_threshold_and_probed_back_after_the_reset(
+    redis_cache: CacheSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.cache")
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    settings = redis_cache.model_copy(
+        update={
+            "redis_url": f"redis://127.0.0.1:{proxy.port}/0",
+            "redis_timeout_s": 0.05,
+            "breaker_failure_threshold": 2,
+            "breaker_reset_s": 30.0,
+        }
+    )
+    clock = _Clock()
+    cache = UpstreamCache.open(Settings(cache=settings), clock=clock)
+    assert cache.guard is not None
+    try:
+        await _fill(cache)
+        proxy.hold()
+        for _ in range(2):  # each waits out the timeout, and is a miss
+            assert (
+                await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+            ).entry is None
+        assert cache.health() == {"kind": "redis", "state": "degraded", "breaker": "OPEN"}
+        asked = proxy.held_requests
+        for _ in range(20):
+            lookup = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+            await cache.store(lookup, VALUE, stored_at=1.0, ttl_s=60)
+        assert proxy.held_requests == asked, "nothing goes to Redis while the breaker is open"
+        with pytest.raises(RedisError):  # an invalidation still tries, and says it failed
+            await cache.invalidate_patient("prescriptions", NIN)
+
+        clock.now += 30  # one probe, which fails: still skipped, nothing more logged
+        await asyncio.gather(
+            *(cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS) for _ in range(5))
+        )
+        assert cache.health()["breaker"] == "OPEN"
+        proxy.release()
+        assert (await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)).entry is None
+        clock.now += 30  # the next probe finds Redis back, with what it held
+        found = await cache.lookup("prescriptions", NIN, "MedicationRequest", PARAMS)
+        assert found.entry is not None and found.entry.value == VALUE
+        assert cache.health() == {"kind": "redis", "state": "ok", "breaker": "CLOSED"}
+    finally:
+        await cache.aclose()
+        await proxy.cut()
+    assert [(r.levelname, r.getMessage()[:44]) for r in caplog.records] == [
+        ("WARNING", "the shared cache (Redis) stopped answering: "),
+        ("INFO", "the shared cache (Redis) answers again"),
+    ]

@@ -8,6 +8,7 @@ import inspect
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.drain import DrainingHttpToolsProtocol
 from gateway.header_limit import HeaderLimitProtocol
 from gateway.settings import Settings
 from gateway.workers import uvicorn_options
@@ -22,8 +23,13 @@ def test_the_httptools_protocol_still_has_what_the_header_bound_overrides() -> N
     assert "h11_max_incomplete_event_size" in inspect.signature(Config).parameters
 
 
-def test_every_way_of_serving_uses_the_bounded_protocol_with_the_configured_limit() -> None:
+def test_every_way_of_serving_uses_the_bounded_draining_protocol_with_the_configured_limit() -> (
+    None
+):
     settings = Settings.model_validate({"ops": {"max_header_bytes": 12345}})
     options = uvicorn_options(settings)
-    assert options["http"] is HeaderLimitProtocol
+    protocol = options["http"]
+    assert isinstance(protocol, type)
+    assert issubclass(protocol, HeaderLimitProtocol)
+    assert issubclass(protocol, DrainingHttpToolsProtocol)
     assert options["h11_max_incomplete_event_size"] == 12345
