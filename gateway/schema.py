@@ -10,7 +10,6 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, parse, specified_rules
-from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import (
     AddValidationRules,
     ParserCache,
@@ -87,11 +86,6 @@ def _gateway_error(error: GraphQLError) -> GatewayError | None:
     return None
 
 
-def _scalar_refused(error: GraphQLError) -> bool:
-    """A variable's coercion failed in a scalar's parser (before execution: no path)."""
-    return error.path is None and isinstance(error.original_error, StrawberryInputCoercionError)
-
-
 class GatewaySchema(strawberry.Schema):
     """strawberry's schema, with errors made safe to show and to log.
 
@@ -142,13 +136,7 @@ class GatewaySchema(strawberry.Schema):
                 self._classify_request_error(error)
                 continue
             known = _gateway_error(error)
-            if known is None and _scalar_refused(error):
-                # A variable a built-in scalar (Date, DateTime) would not take: the client's
-                # mistake, not ours. Its message would echo the value, so it is replaced.
-                error.message = "a variable holds a value its type does not accept"
-                error.extensions = {"code": BadUserInput.code}
-                log.info("refused bad input: a scalar variable")
-            elif isinstance(known, BadUserInput):
+            if isinstance(known, BadUserInput):
                 error.message = known.message
                 log.info("refused bad input: %s", known.message)
             elif known is None and is_variable_error(error):
