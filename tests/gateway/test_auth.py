@@ -333,7 +333,9 @@ async def test_a_forgery_of_an_accepted_token_is_still_refused(issuer: Issuer) -
         header, payload, signature = token.split(".")
         claims = jwt.decode(token, options={"verify_signature": False})
         forged = _b64(json.dumps({**claims, "helseid://claims/hpr/hpr_number": "9999999"}).encode())
-        flipped = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
+        # Change the first character: the last one's low bits must stay zero (base64url), and
+        # "…AA" turned "…BB" was refused as not well-formed instead (about 1 run in 256).
+        flipped = ("B" if signature[0] == "A" else "A") + signature[1:]
         for bad in (f"{header}.{forged}.{signature}", f"{header}.{payload}.{flipped}"):
             with pytest.raises(Unauthenticated, match="signature or claims are invalid"):
                 await authenticator.authenticate(f"Bearer {bad}")
