@@ -5,13 +5,10 @@ number; none reaches the log, ``/metrics`` or the spans as sent."""
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from gateway.logging_setup import json_formatter
 from gateway.settings import OperationsSettings
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
@@ -35,23 +32,6 @@ HEADERS = {
     "x-apollo-operation-name": NAME,
     "User-Agent": f"agent/{NIN}",
 }
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """Everything logged while the test runs, as the gateway formats it in production."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(json_formatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield out
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 async def _post(server: GatewayServer, body: dict[str, Any], headers: dict[str, str]) -> str:

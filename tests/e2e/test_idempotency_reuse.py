@@ -12,19 +12,13 @@ from gateway.audit.store import LogQuery
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from tests.conftest import GatewayServer, SchemaRunner
+from tests.e2e.documents import UPDATE
 
 CRITICAL = fixture("critical-allergies")
 
 REGISTER_ALLERGY = """
 mutation($nin: NationalIdentityNumber!, $input: AllergyInput!, $key: String) {
   registerAllergy(nin: $nin, input: $input, idempotencyKey: $key) { replayed entries { id } }
-}"""
-UPDATE = """
-mutation($nin: NationalIdentityNumber!, $entry: EntryRef!, $change: CriticalUpdateInput!,
-         $key: String) {
-  updateCriticalInformation(nin: $nin, entry: $entry, change: $change, idempotencyKey: $key) {
-    replayed entries { id version }
-  }
 }"""
 ALLERGIES = """
 query($nin: NationalIdentityNumber!) {

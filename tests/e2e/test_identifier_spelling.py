@@ -13,15 +13,12 @@ from mocks.fixtures import fixture
 from mocks.personas import PID
 from mocks.runner import MockRegistries
 from tests.conftest import GatewayServer, SchemaRunner, bearer
+from tests.e2e.documents import BLOCK
 
 OWN = fixture("home-care-elderly").nin  # the patient persona's own record
 CRITICAL = fixture("critical-allergies").nin
 EMERGENCY_DOCTOR_HPR = "9144901"
 
-BLOCK = """
-mutation($nin: NationalIdentityNumber!, $hpr: String!) {
-  blockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
-}"""
 STATUS = """
 query($nin: NationalIdentityNumber!) { patientStatus(nin: $nin) { blockedForMe } }"""
 ALLERGY = """

@@ -9,13 +9,9 @@ also carries the fields bound per request (``test_logs.py`` reads the raw messag
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 
 import orjson
-import pytest
 
-from gateway.logging_setup import json_formatter
 from mocks.faults import Fault, FaultKind
 from mocks.fixtures import FIXTURES, fixture
 from mocks.population import Population
@@ -23,23 +19,6 @@ from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.examples import SUMMARY_QUERY
 from tests.conftest import GatewayServer
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """Everything logged while the test runs, as the gateway formats it in production."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(json_formatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield out
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def _patient_data(population: Population) -> set[str]:

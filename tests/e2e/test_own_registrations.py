@@ -8,6 +8,7 @@ from mocks.fixtures import BLOCKED_HPR_NUMBER, fixture
 from mocks.personas import PID
 from mocks.runner import MockRegistries
 from tests.conftest import GatewayServer, bearer
+from tests.e2e.documents import BLOCK, UNBLOCK
 
 PATIENT = fixture("home-care-elderly")  # the `patient` persona's own record
 OTHER = fixture("no-gp")
@@ -41,14 +42,6 @@ mutation($nin: NationalIdentityNumber!, $input: CommunicationNeedInput!) {
 SELF_REPORTED = """
 mutation($nin: NationalIdentityNumber!, $category: SelfReportedCategory!) {
   addSelfReportedCondition(nin: $nin, category: $category) { entries { id } }
-}"""
-BLOCK = """
-mutation($nin: NationalIdentityNumber!, $hpr: String!) {
-  blockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
-}"""
-UNBLOCK = """
-mutation($nin: NationalIdentityNumber!, $hpr: String!) {
-  unblockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
 }"""
 RESTRICT = """
 mutation($nin: NationalIdentityNumber!) {

@@ -19,6 +19,7 @@ from mocks.personas import HPR_NUMBER, PID
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from tests.conftest import GatewayServer, bearer, serve, settings_for
+from tests.e2e.documents import BLOCK, UNBLOCK
 
 BLOCKING = fixture("blocked-hpr")  # blocks BLOCKED_HPR_NUMBER (persona blocked-doctor)
 CONSENT_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/privacy"
@@ -39,14 +40,6 @@ mutation($nin: NationalIdentityNumber!) {
 OPEN = """
 mutation($nin: NationalIdentityNumber!) {
   openSections(nin: $nin, sections: [MEDICATIONS]) { entries { id } }
-}"""
-BLOCK = """
-mutation($nin: NationalIdentityNumber!, $hpr: String!) {
-  blockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
-}"""
-UNBLOCK = """
-mutation($nin: NationalIdentityNumber!, $hpr: String!) {
-  unblockHealthPersonnel(nin: $nin, hprNumber: $hpr) { entries { id } }
 }"""
 
 

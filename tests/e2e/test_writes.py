@@ -10,6 +10,7 @@ from gateway.settings import AuditSettings
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from tests.conftest import GatewayServer, serve, settings_for
+from tests.e2e.documents import UPDATE
 
 PATIENT = fixture("home-care-elderly")
 CRITICAL = fixture("critical-allergies")
@@ -24,13 +25,6 @@ REGISTER_ALLERGY = """
 mutation($nin: NationalIdentityNumber!, $input: AllergyInput!, $key: String) {
   registerAllergy(nin: $nin, input: $input, idempotencyKey: $key) {
     replayed entries { resourceType id version }
-  }
-}"""
-UPDATE = """
-mutation($nin: NationalIdentityNumber!, $entry: EntryRef!, $change: CriticalUpdateInput!,
-         $key: String) {
-  updateCriticalInformation(nin: $nin, entry: $entry, change: $change, idempotencyKey: $key) {
-    replayed entries { id version }
   }
 }"""
 RETIRE = """
