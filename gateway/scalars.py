@@ -8,6 +8,7 @@ import strawberry
 from graphql import StringValueNode, ValueNode
 
 from gateway.errors import BadUserInput
+from gateway.fhir_date import FhirDateTime
 from gateway.identity import InvalidIdentityNumber, NationalIdentityNumber, parse
 
 
@@ -41,4 +42,24 @@ NATIONAL_IDENTITY_NUMBER = strawberry.scalar(
     parse_literal=_parse_identity_literal,
 )
 
-SCALAR_OVERRIDES: dict[object, Any] = {NationalIdentityNumber: NATIONAL_IDENTITY_NUMBER}
+
+def _no_fhir_date_input(value: Any) -> FhirDateTime:
+    raise BadUserInput("FhirDateTime is an output type only")
+
+
+FHIR_DATE_TIME = strawberry.scalar(
+    name="FhirDateTime",
+    description=(
+        'A FHIR date or dateTime at the precision the source recorded: a year ("2010"), a month '
+        '("1974-12"), a day ("1974-12-24") or a full ISO 8601 dateTime with its offset. A '
+        "partial value means the source knew no more; it is never padded to a day or an instant."
+    ),
+    specified_by_url="https://hl7.org/fhir/R4/datatypes.html#dateTime",
+    serialize=str,
+    parse_value=_no_fhir_date_input,
+)
+
+SCALAR_OVERRIDES: dict[object, Any] = {
+    NationalIdentityNumber: NATIONAL_IDENTITY_NUMBER,
+    FhirDateTime: FHIR_DATE_TIME,
+}

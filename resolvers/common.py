@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 
 from gateway.fhir import first, identifier_value, text
+from gateway.fhir_date import sort_key
 
 HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
 ORGANISATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.101"
@@ -87,17 +87,9 @@ def note(resource: Mapping[str, Any]) -> str | None:
 
 
 def newest_first(items: list[Any], key: str) -> list[Any]:
-    """Sort by a date or datetime attribute, newest first, undated last."""
+    """Sort by a date, datetime or ``FhirDateTime`` attribute, newest first, undated last."""
 
-    def sort_key(item: Any) -> dt.datetime:
-        value = getattr(item, key)
-        if value is None:
-            return dt.datetime.min.replace(tzinfo=dt.UTC)
-        if not isinstance(value, dt.datetime):
-            return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
-        return value
-
-    return sorted(items, key=sort_key, reverse=True)
+    return sorted(items, key=lambda item: sort_key(getattr(item, key)), reverse=True)
 
 
 def version_of(resource: Mapping[str, Any]) -> str:
