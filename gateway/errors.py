@@ -29,8 +29,15 @@
         ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
                                                            or the request's deadline
         ├── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
-        │                                                  a ``next`` link that fails or leaves
-        │                                                  the source, a shape not understood
+        │   │                                              a ``next`` link that fails or leaves
+        │   │                                              the source, a shape not understood
+        │   ├── SourceWrongPatient    SOURCE_WRONG_PATIENT a resource that is not the patient's
+        │   │                                              came back: nothing of it is shown
+        │   ├── SourceFilterIgnored   SOURCE_FILTER_IGNORED the registry says (OperationOutcome,
+        │   │                                              ``self`` link) it did not apply a
+        │   │                                              filter we sent
+        │   └── SourceAmbiguousPatient SOURCE_AMBIGUOUS_PATIENT the number matches several
+        │                                              unlinked Patients in that registry
         └── SourceIncomplete          SOURCE_INCOMPLETE    a search that must be read whole (the
                                                            privacy settings) had more pages than
                                                            the source's ``whole_read_max_pages``
@@ -159,6 +166,28 @@ class SourceBadResponse(SourceError):
     """The registry answered, but not with the FHIR we asked for."""
 
     code = "SOURCE_BAD_RESPONSE"
+
+
+class SourceWrongPatient(SourceBadResponse):
+    """A search returned a resource that does not belong to the patient asked for (its
+    subject/patient names another Patient, or none). The whole answer is refused, never cached
+    and never shown: a registry that mixed one patient in may have mixed in others."""
+
+    code = "SOURCE_WRONG_PATIENT"
+
+
+class SourceFilterIgnored(SourceBadResponse):
+    """The registry said it did not apply a search parameter we sent (an ``OperationOutcome``
+    entry, or a ``self`` link without it): what it answered was not filtered as asked."""
+
+    code = "SOURCE_FILTER_IGNORED"
+
+
+class SourceAmbiguousPatient(SourceBadResponse):
+    """The identity number matches several Patients in the registry that FHIR's ``Patient.link``
+    does not tie together: picking one could show another person's record."""
+
+    code = "SOURCE_AMBIGUOUS_PATIENT"
 
 
 class SourceIncomplete(SourceError):

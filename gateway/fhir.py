@@ -1,6 +1,10 @@
 """A FHIR R4 search client for one source: paging, timeouts, retries, and the one error boundary.
 
 Every upstream failure becomes a ``SourceError`` here and nowhere else (see ``gateway/errors.py``).
+Every search of a patient's data is bound to that patient (``gateway/binding.py``): the patient
+is named the way the source understands (by default its own Patient id), and every resource that
+comes back, included ones too, must be that patient's; an ``OperationOutcome`` or a ``self`` link
+saying a filter was not applied fails the search. Neither kind of answer is cached or shown.
 Each search goes through the source's ``Upstream`` (cache, single-flight, bulkhead, breaker,
 stale-if-error); each HTTP request has aiohttp's connect and total timeouts, cut to the request's
 deadline, and is retried when the failure is transient (``gateway/retry.py``).
@@ -10,26 +14,40 @@ into typed objects; nothing past them sees a dict.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import orjson
 
+from gateway.binding import (
+    BindingMode,
+    PatientBinding,
+    bound_patient_ids,
+    holds_patient_data,
+)
 from gateway.cache import UpstreamCache
+from gateway.capabilities import Capabilities
 from gateway.deadline import bounded, remaining
 from gateway.errors import (
     SourceBadResponse,
+    SourceFilterIgnored,
     SourceIncomplete,
     SourceTimeout,
     SourceUnavailable,
+    SourceWrongPatient,
 )
 from gateway.fetch import LIVE, Page, Provenance
+from gateway.identity import NationalIdentityNumber
 from gateway.retry import retry_after_seconds, retrying, transient
 from gateway.settings import Settings, SourceSettings
 from gateway.shared_list import shared
@@ -40,7 +58,27 @@ T = TypeVar("T")
 Resource = Mapping[str, Any]
 """One FHIR resource as parsed JSON. Only source modules read these."""
 
+log = logging.getLogger("gateway.fhir")
+
 _ACCEPT = {"Accept": "application/fhir+json"}
+# Parameters that shape an answer rather than filter it: a server may leave them out of its
+# ``self`` link or warn about them (an ``_include`` not honoured is then fetched or reported by the
+# source module) without having shown anything that is not the patient's.
+_RESULT_PARAMS = frozenset(
+    {
+        "_count",
+        "_include",
+        "_include:iterate",
+        "_revinclude",
+        "_sort",
+        "_elements",
+        "_summary",
+        "_total",
+        "_format",
+    }
+)
+_WARNING_SEVERITIES = frozenset({"fatal", "error", "warning"})
+_BINDINGS_KEPT = 10_000
 # FHIR's id datatype: what may follow ``<type>/`` in a URL we build.
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
@@ -82,7 +120,8 @@ class SearchResult:
 
 
 class FhirSource:
-    """Searches one FHIR server. Holds no per-patient state; one instance per source per app."""
+    """Searches one FHIR server. Holds no per-patient state but a bounded memo of patient
+    bindings (upstream data, like the cache); one instance per source per app."""
 
     def __init__(
         self,
@@ -102,6 +141,19 @@ class FhirSource:
         self.upstream = upstream or Upstream(name, settings, UpstreamCache.memory(Settings()))
         base = urlsplit(self.base_url)
         self._origin = (base.scheme, base.netloc)
+        self._capabilities: Capabilities | None = None
+        self._capabilities_read_at = 0.0
+        self._capabilities_flight: asyncio.Task[Capabilities] | None = None
+        self.binding_mode: BindingMode | None = (
+            None if settings.patient_binding is BindingMode.AUTO else settings.patient_binding
+        )
+        """How this source's searches name the patient; None until ``auto`` has chosen."""
+        self._bindings: OrderedDict[str, tuple[float, PatientBinding]] = OrderedDict()
+
+    @property
+    def routes(self) -> str:
+        """Which searches read this source's sections (``SourceSettings.routes``)."""
+        return self._settings.routes
 
     async def fetch(
         self,
@@ -109,16 +161,24 @@ class FhirSource:
         params: Sequence[tuple[str, str]],
         build: Callable[[SearchResult], T],
         *,
-        patient: str,
+        patient: NationalIdentityNumber,
+        by: str | None = None,
         cacheable: bool = True,
         whole: bool = False,
     ) -> Page[T]:
         """Search, then map the result with ``build`` into typed objects.
 
+        ``by`` names the reference parameter that ties ``resource_type`` to the patient
+        (``subject`` or ``patient``): the patient's binding supplies its value. Without ``by``
+        the search names the patient itself (``Patient?identifier=``). Either way, every
+        resource that comes back is checked to be the patient's.
+
         A mapping failure (a shape the FHIR profile does not allow) is the source's fault, so it
         becomes SOURCE_BAD_RESPONSE here, like any other bad answer. ``whole``: see ``search``.
         """
-        served = await self._read_search(resource_type, params, patient, cacheable, whole)
+        served = await self._read_search(
+            resource_type, params, patient, by=by, cacheable=cacheable, whole=whole
+        )
         result = served.value
         try:
             items = _mapped(result, build)
@@ -131,13 +191,14 @@ class FhirSource:
         resource_type: str,
         params: Sequence[tuple[str, str]],
         *,
-        patient: str,
+        patient: NationalIdentityNumber,
+        by: str | None = None,
         cacheable: bool = True,
         whole: bool = False,
     ) -> SearchResult:
-        """Run a search of ``patient``'s data (an identity number, the cache's unit of
-        invalidation) and follow ``next`` links up to the source's page cap. ``cacheable=False``
-        always asks the registry (see ``Read.cacheable``).
+        """Run a search of ``patient``'s data (the identity number is also the cache's unit of
+        invalidation) and follow ``next`` links up to the source's page cap. ``by``: see
+        ``fetch``. ``cacheable=False`` always asks the registry (see ``Read.cacheable``).
 
         ``whole=True`` is for a search where every page counts (the privacy settings: a block
         on a page not read would be a block ignored). It follows ``next`` links up to the
@@ -145,25 +206,122 @@ class FhirSource:
         instead of answering with the pages that came. Every search of the same resource type
         and parameters must agree on ``whole``: they share one flight.
         """
-        served = await self._read_search(resource_type, params, patient, cacheable, whole)
+        served = await self._read_search(
+            resource_type, params, patient, by=by, cacheable=cacheable, whole=whole
+        )
         return dataclasses.replace(served.value, provenance=served.provenance)
+
+    async def capabilities(self) -> Capabilities:
+        """The source's CapabilityStatement, read once (single-flight) and kept for
+        ``capabilities_ttl_s``. A server without one (HTTP 404) publishes nothing; one that
+        cannot be reached raises, and is asked again next time."""
+        now = time.monotonic()
+        known = self._capabilities
+        if (
+            known is not None
+            and now - self._capabilities_read_at < self._settings.capabilities_ttl_s
+        ):
+            return known
+        flight = self._capabilities_flight
+        if flight is None or flight.done():
+            flight = asyncio.ensure_future(self._read_capabilities())
+            self._capabilities_flight = flight
+        return await asyncio.shield(flight)
+
+    async def _read_capabilities(self) -> Capabilities:
+        try:
+            statement = await self._get_json(
+                f"{self.base_url}/metadata", None, "CapabilityStatement"
+            )
+        except SourceBadResponse as error:
+            if "HTTP 404" not in str(error) and "HTTP 400" not in str(error):
+                raise
+            found = Capabilities.unpublished()
+        else:
+            try:
+                found = Capabilities.from_statement(statement)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise SourceBadResponse(
+                    self.name, f"{self._label} sent an unusable CapabilityStatement"
+                ) from exc
+        self._capabilities, self._capabilities_read_at = found, time.monotonic()
+        return found
+
+    async def _mode(self) -> BindingMode:
+        if self.binding_mode is not None:
+            return self.binding_mode
+        capabilities = await self.capabilities()
+        mode = (
+            BindingMode.REFERENCE
+            if capabilities.searches_by("Patient", "identifier")
+            else BindingMode.CHAINED
+        )
+        if self.binding_mode is None:
+            log.info("%s: patients are bound by %s (from its CapabilityStatement)", self.name, mode)
+        self.binding_mode = mode
+        return mode
+
+    async def binding(self, patient: NationalIdentityNumber) -> PatientBinding:
+        """How this source names ``patient``: in reference mode, the ids of the registry's own
+        Patient resources with the number (``Patient?identifier=``, cached and single-flight
+        like any search, remembered here for the source's ``cache_ttl_s``)."""
+        mode = await self._mode()
+        unbound = PatientBinding(mode, patient.fhir_system, patient.value)
+        if mode is not BindingMode.REFERENCE:
+            return unbound
+        now = time.monotonic()
+        kept = self._bindings.get(patient.value)
+        if kept is not None and now - kept[0] < self._settings.cache_ttl_s:
+            return kept[1]
+        served = await self._read_search(
+            "Patient",
+            [("identifier", patient.fhir_token)],
+            patient,
+            by=None,
+            cacheable=True,
+            whole=False,
+        )
+        if served.value.truncated:
+            raise SourceBadResponse(
+                self.name, f"{self._label} has pages of Patients for one number"
+            )
+        bound = dataclasses.replace(
+            unbound, patient_ids=bound_patient_ids(self.name, served.value.matches)
+        )
+        if served.provenance.stale_after is None:
+            self._bindings[patient.value] = (now, bound)
+            self._bindings.move_to_end(patient.value)
+            while len(self._bindings) > _BINDINGS_KEPT:
+                self._bindings.popitem(last=False)
+        return bound
 
     async def _read_search(
         self,
         resource_type: str,
         params: Sequence[tuple[str, str]],
-        patient: str,
+        patient: NationalIdentityNumber,
+        *,
+        by: str | None,
         cacheable: bool,
         whole: bool,
     ) -> Served[SearchResult]:
         max_pages = self._settings.whole_read_max_pages if whole else self._settings.max_pages
+        if by is None:
+            binding = PatientBinding(BindingMode.IDENTIFIER, patient.fhir_system, patient.value)
+            query = list(params)
+        else:
+            binding = await self.binding(patient)
+            if binding.unknown_here:
+                # No Patient with the number in this registry: nothing is recorded here.
+                return Served(SearchResult([]), LIVE)
+            query = [*binding.params(resource_type, by), *params]
         # A cached answer comes back as the same SearchResult while its entry is unchanged.
         served = await self.upstream.read(
             Read(
-                patient,
+                patient.value,
                 resource_type,
-                params,
-                fetch=lambda: self._search(resource_type, params, max_pages),
+                query,
+                fetch=lambda: self._search(resource_type, query, max_pages, binding),
                 encode=SearchResult.to_json,
                 decode=SearchResult.from_json,
                 cacheable=cacheable,
@@ -180,7 +338,11 @@ class FhirSource:
         return served
 
     async def _search(
-        self, resource_type: str, params: Sequence[tuple[str, str]], max_pages: int
+        self,
+        resource_type: str,
+        params: Sequence[tuple[str, str]],
+        max_pages: int,
+        binding: PatientBinding,
     ) -> SearchResult:
         query = [*params, ("_count", str(self._settings.page_size))]
         url: str | None = f"{self.base_url}/{resource_type}"
@@ -189,17 +351,95 @@ class FhirSource:
         pages = 0
         while url is not None and pages < max_pages:
             bundle = await self._get_bundle(url, query if pages == 0 else None)
+            if pages == 0:
+                self._check_self_link(bundle, params)
             pages += 1
             for entry in _entries(bundle, self.name):
                 resource = entry["resource"]
+                if resource.get("resourceType") == "OperationOutcome":
+                    self._check_outcome(resource, params)
+                    continue
                 mode = (entry.get("search") or {}).get("mode", "match")
                 if mode == "include":
                     included[f"{resource['resourceType']}/{resource.get('id')}"] = resource
                 elif resource.get("resourceType") == resource_type:
                     matches.append(resource)
-                # OperationOutcome entries (search warnings) are neither: skipped on purpose.
+                elif holds_patient_data(str(resource.get("resourceType"))):
+                    included[f"{resource['resourceType']}/{resource.get('id')}"] = resource
             url = self._next_link(bundle)
-        return SearchResult(matches, included, pages, truncated=url is not None)
+        result = SearchResult(matches, included, pages, truncated=url is not None)
+        self._check_owner(result, binding)
+        return result
+
+    def _check_owner(self, result: SearchResult, binding: PatientBinding) -> None:
+        """Refuse the whole answer when any resource in it is not the patient's."""
+        patient_ids = binding.patient_ids | {
+            str(r.get("id"))
+            for r in (*result.matches, *result.included.values())
+            if r.get("resourceType") == "Patient" and binding.carries_number(r)
+        }
+        for resource in (*result.matches, *result.included.values()):
+            if not binding.owned_by(resource, patient_ids):
+                log.warning(
+                    "%s: refused an answer holding a %s that is not the patient's",
+                    self.name,
+                    resource.get("resourceType"),
+                )
+                raise SourceWrongPatient(
+                    self.name,
+                    f"{self._label} answered with another patient's {resource.get('resourceType')}"
+                    "; nothing of that answer is shown",
+                )
+
+    def _check_outcome(self, outcome: Resource, sent: Sequence[tuple[str, str]]) -> None:
+        """An ``OperationOutcome`` in a searchset is the server's comment on the search. A
+        warning or error about a filter we sent (or about something we cannot tell) means the
+        answer was not filtered as asked; one about ``_include`` and the like only shapes it."""
+        filters = {name for name, _ in sent if name not in _RESULT_PARAMS}
+        for issue in outcome.get("issue") or ():
+            if not isinstance(issue, Mapping) or issue.get("severity") not in _WARNING_SEVERITIES:
+                continue
+            said = " ".join(
+                str(part)
+                for part in (
+                    issue.get("diagnostics"),
+                    (issue.get("details") or {}).get("text"),
+                    *(issue.get("expression") or ()),
+                    *(issue.get("location") or ()),
+                )
+                if part
+            )
+            about_result_params = any(name in said for name in _RESULT_PARAMS)
+            about_filters = any(name.split(":")[0] in said for name in filters)
+            if about_filters or not about_result_params:
+                log.warning(
+                    "%s: refused an answer: the server said it did not apply a search parameter",
+                    self.name,
+                )
+                raise SourceFilterIgnored(
+                    self.name, f"{self._label} did not apply a search parameter it was sent"
+                )
+
+    def _check_self_link(self, bundle: Resource, sent: Sequence[tuple[str, str]]) -> None:
+        """A ``self`` link states the search the server ran (R4 §3.1.1.4): a filter we sent
+        that is not in it was not applied."""
+        for link in bundle.get("link") or ():
+            if not isinstance(link, Mapping) or link.get("relation") != "self":
+                continue
+            url = link.get("url")
+            if not isinstance(url, str):
+                return
+            applied = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+            dropped = [n for n, _ in sent if n not in _RESULT_PARAMS and n not in applied]
+            if dropped:
+                log.warning(
+                    "%s: refused an answer: its self link leaves out a search parameter sent",
+                    self.name,
+                )
+                raise SourceFilterIgnored(
+                    self.name, f"{self._label} did not apply a search parameter it was sent"
+                )
+            return
 
     def _next_link(self, bundle: Resource) -> str | None:
         for link in bundle.get("link") or ():
@@ -221,16 +461,22 @@ class FhirSource:
         return f"the {self.name.replace('_', ' ')} registry"
 
     async def read(
-        self, resource_type: str, resource_id: str, build: Callable[[Resource], T], *, patient: str
+        self,
+        resource_type: str,
+        resource_id: str,
+        build: Callable[[Resource], T],
+        *,
+        patient: NationalIdentityNumber,
     ) -> T:
         """``GET <base>/<type>/<id>`` of a resource that belongs to ``patient``, mapped with
-        ``build``. Never cached (document content, for one); the source's guard still applies."""
+        ``build``; a resource of patient data must be the patient's (SOURCE_WRONG_PATIENT).
+        Never cached (document content, for one); the source's guard still applies."""
         if not _RESOURCE_ID.fullmatch(resource_id):
             raise SourceBadResponse(self.name, f"{self._label} named an invalid resource id")
         url = f"{self.base_url}/{resource_type}/{resource_id}"
         served = await self.upstream.read(
             Read(
-                patient,
+                patient.value,
                 resource_type,
                 [("_id", resource_id)],
                 fetch=lambda: self._get_json(url, None, resource_type),
@@ -239,6 +485,9 @@ class FhirSource:
                 cacheable=False,
             )
         )
+        if holds_patient_data(resource_type):
+            binding = await self.binding(patient)
+            self._check_owner(SearchResult([served.value]), binding)
         try:
             return build(served.value)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.binding import BindingMode
 from gateway.errors import ConfigurationError
 
 
@@ -70,6 +71,23 @@ class SourceSettings(BaseModel):
     )
     max_in_flight: int = Field(
         default=50, ge=1, description="Searches in flight to this source at once (bulkhead)."
+    )
+    patient_binding: BindingMode = Field(
+        default=BindingMode.AUTO,
+        description="How searches name the patient: `reference` (standard: the identity number "
+        "resolved to the registry's Patient id, `subject=Patient/<id>`), `chained` "
+        "(`subject:Patient.identifier=`), `identifier` (`subject:identifier=`, only for "
+        "registries that write the number into references) or `auto` (from the source's "
+        "CapabilityStatement: `reference` when it searches Patient by identifier).",
+    )
+    routes: Literal["standard", "norwegian"] = Field(
+        default="standard",
+        description="Which searches read the sections: `standard` R4 (GP from "
+        "`Patient.generalPractitioner`, laboratory Observations beside DiagnosticReports) or "
+        "`norwegian`, the national registries' dialect (`PractitionerRole?patient:identifier`).",
+    )
+    capabilities_ttl_s: float = Field(
+        default=3600.0, gt=0, description="How long the source's CapabilityStatement is kept."
     )
 
     @field_validator("base_url")

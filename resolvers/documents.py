@@ -135,18 +135,17 @@ class DocumentsClient:
         """Every current document's metadata, newest first."""
         return await self._fhir.fetch(
             "DocumentReference",
-            [("subject:identifier", nin.fhir_token)],
+            [],
             lambda result: newest_first([_document(r) for r in result.matches], "date"),
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
     async def content(self, nin: NationalIdentityNumber, document: Document) -> DocumentContent:
         """The content of one of the patient's documents."""
         if document._binary_id is None:
             raise SourceBadResponse("documents", "the documents registry gave no content link")
-        return await self._fhir.read(
-            "Binary", document._binary_id, _content(document), patient=nin.value
-        )
+        return await self._fhir.read("Binary", document._binary_id, _content(document), patient=nin)
 
 
 def prefetch(

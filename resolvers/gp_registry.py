@@ -1,8 +1,16 @@
-"""The regular GP, from Fastlegeregisteret (PractitionerRole with Practitioner and Organization)."""
+"""The regular GP, from Fastlegeregisteret.
+
+Standard route (the default): the patient's own ``Patient.generalPractitioner``
+(``Patient?identifier=…&_include=Patient:general-practitioner``), whose references name a
+PractitionerRole (the GP relation, with its period, practitioner and office), or a Practitioner
+and an Organization. The Norwegian route (``sources.gp_registry.routes = "norwegian"``) asks
+``PractitionerRole?patient:identifier=…``, a parameter only Fastlegeregisteret's dialect has.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -74,28 +82,51 @@ def _regular_gp(result: SearchResult) -> RegularGp | None:
     for role in result.matches:
         if role.get("active") is False:
             continue
-        period = role.get("period") or {}
         practitioner = result.resolve(role.get("practitioner")) or {}
         office = result.resolve(role.get("organization"))
-        relations.append(
-            RegularGp(
-                hpr_number=identifier_value(practitioner, HPR_SYSTEM),
-                name=_name(practitioner),
-                phone=_phone(practitioner),
-                office=GpOffice(
-                    name=text(office.get("name")),
-                    organization_number=identifier_value(office, ORGANISATION_SYSTEM),
-                    address=_address(office),
-                    phone=_phone(office),
-                )
-                if office
-                else None,
-                since=parse_date(period.get("start")),
-                until=parse_date(period.get("end")),
-            )
-        )
+        relations.append(_relation(practitioner, office, role.get("period") or {}))
     current = newest_first(relations, "since")
     return current[0] if current else None
+
+
+def _relation(
+    practitioner: Mapping[str, Any], office: Mapping[str, Any] | None, period: Mapping[str, Any]
+) -> RegularGp:
+    return RegularGp(
+        hpr_number=identifier_value(practitioner, HPR_SYSTEM),
+        name=_name(practitioner),
+        phone=_phone(practitioner),
+        office=GpOffice(
+            name=text(office.get("name")),
+            organization_number=identifier_value(office, ORGANISATION_SYSTEM),
+            address=_address(office),
+            phone=_phone(office),
+        )
+        if office
+        else None,
+        since=parse_date(period.get("start")),
+        until=parse_date(period.get("end")),
+    )
+
+
+def _gp_of_patient(result: SearchResult) -> RegularGp | None:
+    """The GP a Patient names in ``generalPractitioner``: a PractitionerRole (the relation), or
+    a Practitioner with an Organization (the office). None when it names none."""
+    if not result.matches:
+        return None
+    references = result.matches[0].get("generalPractitioner") or []
+    targets = [result.resolve(r) for r in references]
+    if any(t is None for t in targets):
+        # A GP named but not included: showing "no GP" (or half of one) would be wrong.
+        raise ValueError("a generalPractitioner reference that did not come along")
+    roles = [t for t in targets if t and t.get("resourceType") == "PractitionerRole"]
+    if roles:
+        return _regular_gp(dataclasses.replace(result, matches=roles))
+    practitioner = next((t for t in targets if t and t["resourceType"] == "Practitioner"), None)
+    office = next((t for t in targets if t and t["resourceType"] == "Organization"), None)
+    if practitioner is None and office is None:
+        return None
+    return _relation(practitioner or {}, office, {})
 
 
 class GpRegistryClient:
@@ -106,15 +137,27 @@ class GpRegistryClient:
 
     async def regular_gp(self, nin: NationalIdentityNumber) -> Page[RegularGp | None]:
         """The patient's current regular GP, or None when they have none."""
+        if self._fhir.routes == "norwegian":
+            return await self._fhir.fetch(
+                "PractitionerRole",
+                [
+                    ("_include", "PractitionerRole:practitioner"),
+                    ("_include", "PractitionerRole:organization"),
+                ],
+                _regular_gp,
+                patient=nin,
+                by="patient",
+            )
         return await self._fhir.fetch(
-            "PractitionerRole",
+            "Patient",
             [
-                ("patient:identifier", nin.fhir_token),
-                ("_include", "PractitionerRole:practitioner"),
-                ("_include", "PractitionerRole:organization"),
+                ("identifier", nin.fhir_token),
+                ("_include", "Patient:general-practitioner"),
+                ("_include:iterate", "PractitionerRole:practitioner"),
+                ("_include:iterate", "PractitionerRole:organization"),
             ],
-            _regular_gp,
-            patient=nin.value,
+            _gp_of_patient,
+            patient=nin,
         )
 
 

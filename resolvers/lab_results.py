@@ -152,9 +152,10 @@ class LabResultsClient:
         """Every report with its results, newest first."""
         return await self._fhir.fetch(
             "DiagnosticReport",
-            [("subject:identifier", nin.fhir_token), ("_include", "DiagnosticReport:result")],
+            [("_include", "DiagnosticReport:result")],
             _reports,
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
 

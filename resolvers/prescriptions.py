@@ -147,20 +147,22 @@ class PrescriptionsClient:
         """Every prescription the registry holds for the patient, newest first."""
         return await self._fhir.fetch(
             "MedicationRequest",
-            [("subject:identifier", nin.fhir_token)],
+            [],
             lambda result: newest_first(
                 [_prescription(r) for r in result.matches], "prescribed_at"
             ),
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
     async def dispensings(self, nin: NationalIdentityNumber) -> Page[list[Dispensing]]:
         """Every dispensing the registry holds for the patient, newest first."""
         return await self._fhir.fetch(
             "MedicationDispense",
-            [("subject:identifier", nin.fhir_token)],
+            [],
             lambda result: newest_first([_dispensing(r) for r in result.matches], "dispensed_at"),
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
 

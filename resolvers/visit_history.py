@@ -86,9 +86,10 @@ class VisitHistoryClient:
         """Every visit since 2008, newest first."""
         return await self._fhir.fetch(
             "Encounter",
-            [("subject:identifier", nin.fhir_token), ("date", f"ge{HISTORY_START}")],
+            [("date", f"ge{HISTORY_START}")],
             lambda result: newest_first([_visit(r) for r in result.matches], "start"),
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
 

@@ -79,19 +79,13 @@ class CoreRecordClient:
     def __init__(self, fhir: FhirSource) -> None:
         self._fhir = fhir
 
-    def _subject(self, nin: NationalIdentityNumber) -> list[tuple[str, str]]:
-        return [("subject:identifier", nin.fhir_token)]
-
-    def _patient(self, nin: NationalIdentityNumber) -> list[tuple[str, str]]:
-        return [("patient:identifier", nin.fhir_token)]
-
     async def patient(self, nin: NationalIdentityNumber) -> Page[CorePatient | None]:
         """The patient resource, or None when the core record does not know the number."""
         return await self._fhir.fetch(
             "Patient",
             [("identifier", nin.fhir_token)],
             lambda result: core_patient(result.matches[0]) if result.matches else None,
-            patient=nin.value,
+            patient=nin,
         )
 
     async def privacy(self, nin: NationalIdentityNumber) -> Page[PrivacySettings]:
@@ -102,7 +96,8 @@ class CoreRecordClient:
             "Consent",
             consent_params(nin),
             privacy_settings,
-            patient=nin.value,
+            patient=nin,
+            by="patient",
             cacheable=False,
             whole=True,
         )
@@ -111,44 +106,46 @@ class CoreRecordClient:
         """Drug reactions and other allergies."""
         return await self._fhir.fetch(
             "AllergyIntolerance",
-            self._patient(nin),
+            [],
             lambda result: [critical.allergy(r) for r in _current(result)],
-            patient=nin.value,
+            patient=nin,
+            by="patient",
         )
 
     async def conditions(self, nin: NationalIdentityNumber) -> Page[Conditions]:
         """Critical conditions and self-reported diseases."""
-        return await self._fhir.fetch(
-            "Condition", self._subject(nin), _conditions, patient=nin.value
-        )
+        return await self._fhir.fetch("Condition", [], _conditions, patient=nin, by="subject")
 
     async def treatments(self, nin: NationalIdentityNumber) -> Page[list[critical.Treatment]]:
         """Ongoing treatment and other procedure changes."""
         return await self._fhir.fetch(
             "Procedure",
-            self._subject(nin),
+            [],
             lambda result: [critical.treatment(r) for r in _current(result)],
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
     async def implants(self, nin: NationalIdentityNumber) -> Page[list[critical.Implant]]:
         """Implants."""
         return await self._fhir.fetch(
             "DeviceUseStatement",
-            self._subject(nin),
+            [],
             lambda result: [critical.implant(r) for r in _current(result)],
-            patient=nin.value,
+            patient=nin,
+            by="subject",
         )
 
     async def flags(self, nin: NationalIdentityNumber) -> Page[Flags]:
         """Clinical warnings and communication needs."""
-        return await self._fhir.fetch("Flag", self._subject(nin), _flags, patient=nin.value)
+        return await self._fhir.fetch("Flag", [], _flags, patient=nin, by="subject")
 
     async def next_of_kin(self, nin: NationalIdentityNumber) -> Page[list[own.NextOfKin]]:
         """Next of kin and contacts."""
         return await self._fhir.fetch(
             "RelatedPerson",
-            self._patient(nin),
+            [],
             lambda result: [own.next_of_kin(r) for r in _current(result)],
-            patient=nin.value,
+            patient=nin,
+            by="patient",
         )

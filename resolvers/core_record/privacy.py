@@ -118,9 +118,9 @@ def privacy_settings(result: SearchResult) -> PrivacySettings:
 
 
 def consent_params(nin: NationalIdentityNumber) -> list[tuple[str, str]]:
-    """The search for the patient's privacy Consents in force; the reader and the writer ask
-    the same (they share one flight)."""
-    return [("patient:identifier", nin.fhir_token), ("status", ACTIVE)]
+    """The search for the patient's privacy Consents in force (by ``patient``, bound as every
+    search is); the reader and the writer ask the same (they share one flight)."""
+    return [("status", ACTIVE)]
 
 
 def prefetch(ctx: Context, nin: NationalIdentityNumber) -> asyncio.Future[Fetched[PrivacySettings]]:

@@ -30,10 +30,7 @@ from resolvers.core_record import fhir_changes as changes
 from resolvers.core_record.fhir_changes import IDEMPOTENCY_SYSTEM, ChangeKey, Resource
 from resolvers.core_record.privacy import consent_params
 
-_PATIENT_PARAM = {
-    "AllergyIntolerance": "patient:identifier",
-    "RelatedPerson": "patient:identifier",
-}
+_PATIENT_PARAM = {"AllergyIntolerance": "patient", "RelatedPerson": "patient"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +118,20 @@ class CoreRecordWriter:
             # The privacy settings in force, every page of them (as the reader asks them):
             # an unblock must find the block wherever it is.
             result = await self._reader.search(
-                "Consent", consent_params(nin), patient=nin.value, cacheable=False, whole=True
+                "Consent",
+                consent_params(nin),
+                patient=nin,
+                by="patient",
+                cacheable=False,
+                whole=True,
             )
         else:
-            param = _PATIENT_PARAM.get(resource_type, "subject:identifier")
             result = await self._reader.search(
-                resource_type, [(param, nin.fhir_token)], patient=nin.value, cacheable=False
+                resource_type,
+                [],
+                patient=nin,
+                by=_PATIENT_PARAM.get(resource_type, "subject"),
+                cacheable=False,
             )
         return [
             Entry(r, str((r.get("meta") or {}).get("versionId") or "1")) for r in result.matches
@@ -134,9 +139,7 @@ class CoreRecordWriter:
 
     async def patient_id(self, nin: NationalIdentityNumber) -> str | None:
         """The id of the patient's Patient resource (a self-reported entry's asserter)."""
-        result = await self._reader.search(
-            "Patient", [("identifier", nin.fhir_token)], patient=nin.value
-        )
+        result = await self._reader.search("Patient", [("identifier", nin.fhir_token)], patient=nin)
         return str(result.matches[0]["id"]) if result.matches else None
 
 

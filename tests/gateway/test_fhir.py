@@ -12,9 +12,15 @@ from aiohttp import web
 
 from gateway.errors import SourceBadResponse, SourceUnavailable
 from gateway.fhir import FhirSource, SearchResult
+from gateway.identity import parse
 from gateway.settings import SourceSettings
 from gateway.shared_list import SharedList
+from mocks.fixtures import fixture
 from tests.conftest import served
+
+NIN = parse(fixture("home-care-elderly").nin)
+"""Whose data the searches ask for. The answers hold Locations, which are nobody's data: the
+patient binding's checks are tested in tests/gateway/test_binding.py."""
 
 Handler = Callable[[web.Request], Any]
 
@@ -39,7 +45,7 @@ def _bundle(entries: int, next_url: str | None = None) -> dict[str, Any]:
         "resourceType": "Bundle",
         "type": "searchset",
         "entry": [
-            {"resource": {"resourceType": "Encounter", "id": str(i)}, "search": {"mode": "match"}}
+            {"resource": {"resourceType": "Location", "id": str(i)}, "search": {"mode": "match"}}
             for i in range(entries)
         ],
     }
@@ -65,7 +71,7 @@ async def test_a_next_link_to_another_origin_is_refused_without_following_it(
         async with _serving(registry) as url:
             fhir = FhirSource("visit_history", SourceSettings(base_url=url), session)
             with pytest.raises(SourceBadResponse, match="outside the source"):
-                await fhir.search("Encounter", [("subject:identifier", "x|1")], patient="x")
+                await fhir.search("Location", [("subject:identifier", "x|1")], patient=NIN)
     assert elsewhere_hits == [], "the identity number never left for another host"
 
 
@@ -82,7 +88,7 @@ async def test_paging_stops_at_the_page_cap_and_says_truncated(
 
     async with _serving(registry) as url:
         fhir = FhirSource("visit_history", SourceSettings(base_url=url, max_pages=3), session)
-        result = await fhir.search("Encounter", [], patient="x")
+        result = await fhir.search("Location", [], patient=NIN)
         assert (len(result.matches), result.pages, result.truncated) == (6, 3, True)
         assert pages_served == ["1", "2", "3"]
 
@@ -106,7 +112,7 @@ async def test_http_errors_are_translated_at_the_boundary(
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(error) as raised:
             await fhir.search(
-                "DocumentReference", [("subject:identifier", "x|12834122055")], patient="x"
+                "DocumentReference", [("subject:identifier", "x|12834122055")], patient=NIN
             )
         assert "12834122055" not in str(raised.value), "messages never carry the identifier"
 
@@ -120,7 +126,7 @@ async def test_a_bundle_whose_entries_are_not_resources_is_a_bad_response(
     async with _serving(registry) as url:
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse):
-            await fhir.search("DocumentReference", [], patient="x")
+            await fhir.search("DocumentReference", [], patient=NIN)
 
 
 async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
@@ -133,7 +139,7 @@ async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
         fhir = FhirSource("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse, match="unusable FHIR"):
             await fhir.fetch(
-                "Encounter", [], lambda result: result.matches[0]["missing"], patient="x"
+                "Location", [], lambda result: result.matches[0]["missing"], patient=NIN
             )
 
 
@@ -155,9 +161,9 @@ async def test_a_cached_answer_is_mapped_once_and_a_new_answer_afresh(
     async with _serving(registry) as url:
         settings = SourceSettings(base_url=url, cache_ttl_s=60)
         fhir = FhirSource("visit_history", settings, session)
-        first = await fhir.fetch("Encounter", [], _ids, patient="x")
-        second = await fhir.fetch("Encounter", [], _ids, patient="x")
-        third = await fhir.fetch("Encounter", [], _ids, patient="x")
+        first = await fhir.fetch("Location", [], _ids, patient=NIN)
+        second = await fhir.fetch("Location", [], _ids, patient=NIN)
+        third = await fhir.fetch("Location", [], _ids, patient=NIN)
         assert first.items == ["0", "1"]
         assert first.provenance.from_cache is False and third.provenance.from_cache is True
         assert third.items is second.items, "the cached answer's mapping is reused"
@@ -165,16 +171,16 @@ async def test_a_cached_answer_is_mapped_once_and_a_new_answer_afresh(
 
         suffix = "!"
         closing = await fhir.fetch(
-            "Encounter", [], lambda result: [i + suffix for i in _ids(result)], patient="x"
+            "Location", [], lambda result: [i + suffix for i in _ids(result)], patient=NIN
         )
         closing_again = await fhir.fetch(
-            "Encounter", [], lambda result: [i + suffix for i in _ids(result)], patient="x"
+            "Location", [], lambda result: [i + suffix for i in _ids(result)], patient=NIN
         )
         assert closing.items == ["0!", "1!"] and closing_again.items is not closing.items
 
         entries[0] = 3
-        await fhir.upstream._cache.invalidate_patient("visit_history", "x")
-        fresh = await fhir.fetch("Encounter", [], _ids, patient="x")
-        cached = await fhir.fetch("Encounter", [], _ids, patient="x")
+        await fhir.upstream._cache.invalidate_patient("visit_history", NIN.value)
+        fresh = await fhir.fetch("Location", [], _ids, patient=NIN)
+        cached = await fhir.fetch("Location", [], _ids, patient=NIN)
         assert fresh.items == ["0", "1", "2"] and cached.items == ["0", "1", "2"]
         assert cached.items is not third.items

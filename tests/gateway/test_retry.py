@@ -18,7 +18,7 @@ from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
 from gateway.fhir import FhirSource
 from gateway.retry import retry_after_seconds
 from gateway.settings import SourceSettings
-from tests.gateway.test_fhir import _bundle, _serving
+from tests.gateway.test_fhir import NIN, _bundle, _serving
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ async def test_a_transient_failure_is_retried_and_the_search_succeeds(
 ) -> None:
     hits: list[float] = []
     async with _serving(_failing_first(hits, 1, 500, None)) as url:
-        result = await _source(url, session, retries=2).search("Encounter", [], patient="p")
+        result = await _source(url, session, retries=2).search("Location", [], patient=NIN)
     assert len(result.matches) == 1
     assert len(hits) == 2
 
@@ -77,14 +77,14 @@ async def test_retries_stop_after_the_configured_count(session: aiohttp.ClientSe
     hits: list[float] = []
     async with _serving(_failing_first(hits, 100, 503, "0")) as url:
         with pytest.raises(SourceUnavailable):
-            await _source(url, session, retries=2).search("Encounter", [], patient="p")
+            await _source(url, session, retries=2).search("Location", [], patient=NIN)
     assert len(hits) == 3
 
 
 async def test_retry_after_is_waited_before_the_next_try(session: aiohttp.ClientSession) -> None:
     hits: list[float] = []
     async with _serving(_failing_first(hits, 1, 429, "1")) as url, deadline_in(10):
-        await _source(url, session, retries=1).search("Encounter", [], patient="p")
+        await _source(url, session, retries=1).search("Location", [], patient=NIN)
     assert len(hits) == 2
     assert hits[1] - hits[0] >= 0.95, "the registry asked for a second's pause"
 
@@ -93,7 +93,7 @@ async def test_no_retry_waits_past_the_request_deadline(session: aiohttp.ClientS
     hits: list[float] = []
     async with _serving(_failing_first(hits, 1, 503, "1")) as url, deadline_in(0.6):
         with pytest.raises(SourceUnavailable):
-            await _source(url, session, retries=3).search("Encounter", [], patient="p")
+            await _source(url, session, retries=3).search("Location", [], patient=NIN)
     assert len(hits) == 1, "a one-second Retry-After does not fit in what is left"
 
 
@@ -108,7 +108,7 @@ async def test_a_timeout_is_not_retried(session: aiohttp.ClientSession) -> None:
     async with _serving(slow) as url:
         with pytest.raises(SourceTimeout):
             await _source(url, session, retries=3, timeout_s=0.2).search(
-                "Encounter", [], patient="p"
+                "Location", [], patient=NIN
             )
     assert len(hits) == 1
 
@@ -123,7 +123,7 @@ async def test_the_deadline_cuts_the_source_timeout(session: aiohttp.ClientSessi
 
     # The source would wait 30 s; the request has 0.3 s. The search must not outlive it.
     async with _serving(slow) as url, deadline_in(0.3):
-        search = _source(url, session, timeout_s=30).search("Encounter", [], patient="p")
+        search = _source(url, session, timeout_s=30).search("Location", [], patient=NIN)
         with pytest.raises(SourceTimeout):
             await asyncio.wait_for(search, timeout=5)
 
@@ -132,7 +132,7 @@ async def test_a_refused_search_is_not_retried(session: aiohttp.ClientSession) -
     hits: list[float] = []
     async with _serving(_failing_first(hits, 100, 400, None)) as url:
         with pytest.raises(SourceBadResponse):
-            await _source(url, session, retries=3).search("Encounter", [], patient="p")
+            await _source(url, session, retries=3).search("Location", [], patient=NIN)
     assert len(hits) == 1
 
 
@@ -142,7 +142,7 @@ async def test_nothing_is_sent_once_the_deadline_has_passed(
     hits: list[float] = []
     async with _serving(_failing_first(hits, 0, 200, None)) as url, deadline_in(0):
         with pytest.raises(SourceTimeout):
-            await _source(url, session).search("Encounter", [], patient="p")
+            await _source(url, session).search("Location", [], patient=NIN)
     assert hits == []
 
 
@@ -152,7 +152,7 @@ async def test_a_retry_after_longer_than_a_clinician_should_wait_ends_the_retrie
     hits: list[float] = []
     async with _serving(_failing_first(hits, 1, 503, "3")) as url, deadline_in(30):
         with pytest.raises(SourceUnavailable):
-            await _source(url, session, retries=3).search("Encounter", [], patient="p")
+            await _source(url, session, retries=3).search("Location", [], patient=NIN)
     assert len(hits) == 1
 
 
