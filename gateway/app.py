@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 raise_for_status=False,
             ) as session:
                 clients = SourceClients.build(settings, session, cache)
+                await clients.check_privacy_support()
                 for upstream in clients.upstreams:
                     upstream.metrics = metrics.source(upstream.name)
                 authenticator = _authenticator(settings, session)

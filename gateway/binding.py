@@ -143,7 +143,8 @@ class PatientBinding:
 
     def names_patient(self, reference: Any, patient_ids: frozenset[str]) -> bool:
         """Whether a Reference names this patient: a literal reference to one of
-        ``patient_ids``, or a logical one carrying the identity number."""
+        ``patient_ids``, or (with no literal reference, or no ids known to compare it with) one
+        carrying the identity number."""
         if not isinstance(reference, Mapping):
             return False
         literal = reference.get("reference")
@@ -151,7 +152,7 @@ class PatientBinding:
             target = reference_target(literal)
             if target is not None and target[0] == "Patient" and target[1] in patient_ids:
                 return True
-            if target is not None:
+            if target is not None and patient_ids:
                 return False  # a literal reference to anyone else wins over any identifier
         return self.carries_number(reference)
 

@@ -86,6 +86,13 @@ class SourceSettings(BaseModel):
         "`Patient.generalPractitioner`, laboratory Observations beside DiagnosticReports) or "
         "`norwegian`, the national registries' dialect (`PractitionerRole?patient:identifier`).",
     )
+    privacy_enforced_by: str | None = Field(
+        default=None,
+        description="core_record only, and only for a registry without Consent support: where "
+        "patients' privacy settings (reservation, restrictions, blocks) are enforced instead, "
+        "e.g. `the national access gateway`. The gateway then reads none and says so in "
+        "sourceHealth; without it such a registry is refused at start.",
+    )
     capabilities_ttl_s: float = Field(
         default=3600.0, gt=0, description="How long the source's CapabilityStatement is kept."
     )

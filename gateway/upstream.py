@@ -80,6 +80,10 @@ class SourceHealthReport:
     error_rate: float | None
     probe_in_s: float | None
     in_flight: int
+    patient_binding: str | None = None
+    """How searches name the patient there (``gateway/binding.py``); None until it is known."""
+    privacy_settings: str | None = None
+    """Core record only: where the patients' privacy settings are read or enforced."""
 
 
 def health_json(report: SourceHealthReport) -> dict[str, Any]:
@@ -93,6 +97,8 @@ def health_json(report: SourceHealthReport) -> dict[str, Any]:
         "recentErrorRate": _round(report.error_rate),
         "probeInSeconds": _round(report.probe_in_s),
         "inFlight": report.in_flight,
+        "patientBinding": report.patient_binding,
+        "privacySettings": report.privacy_settings,
     }
 
 

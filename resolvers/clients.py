@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 
 import aiohttp
 
 from gateway.cache import UpstreamCache
+from gateway.errors import ConfigurationError, SourceError
 from gateway.fhir import FhirSource
 from gateway.fhir_write import FhirWriter
 from gateway.settings import Settings
@@ -18,6 +21,8 @@ from resolvers.gp_registry import GpRegistryClient
 from resolvers.lab_results import LabResultsClient
 from resolvers.prescriptions import PrescriptionsClient
 from resolvers.visit_history import VisitHistoryClient
+
+log = logging.getLogger("gateway.sources")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,7 @@ class SourceClients:
     lab_results: LabResultsClient
     core_record: CoreRecordClient
     upstreams: tuple[Upstream, ...]
+    sources: tuple[FhirSource, ...]
     cache: UpstreamCache
     core_record_writer: CoreRecordWriter
 
@@ -50,26 +56,63 @@ class SourceClients:
             name: Upstream(name, source, cache) for name, source in settings.sources.items()
         }
 
-        def fhir(name: str) -> FhirSource:
-            return FhirSource(name, getattr(sources, name), session, upstreams[name])
-
+        # One FhirSource per registry: its patient bindings and CapabilityStatement are shared
+        # by every client of that registry (the core record's reader and writer).
+        fhir = {
+            name: FhirSource(name, getattr(sources, name), session, upstreams[name])
+            for name in upstreams
+        }
         return cls(
-            prescriptions=PrescriptionsClient(fhir("prescriptions")),
-            gp_registry=GpRegistryClient(fhir("gp_registry")),
-            visit_history=VisitHistoryClient(fhir("visit_history")),
-            documents=DocumentsClient(fhir("documents")),
-            lab_results=LabResultsClient(fhir("lab_results")),
-            core_record=CoreRecordClient(fhir("core_record")),
+            prescriptions=PrescriptionsClient(fhir["prescriptions"]),
+            gp_registry=GpRegistryClient(fhir["gp_registry"]),
+            visit_history=VisitHistoryClient(fhir["visit_history"]),
+            documents=DocumentsClient(fhir["documents"]),
+            lab_results=LabResultsClient(fhir["lab_results"]),
+            core_record=CoreRecordClient(
+                fhir["core_record"], sources.core_record.privacy_enforced_by
+            ),
             upstreams=tuple(upstreams.values()),
+            sources=tuple(fhir.values()),
             cache=cache,
             core_record_writer=CoreRecordWriter(
-                FhirWriter("core_record", sources.core_record, session), fhir("core_record")
+                FhirWriter("core_record", sources.core_record, session), fhir["core_record"]
             ),
         )
 
     def health(self) -> list[SourceHealthReport]:
-        """Each source's breaker state and recent error rate (this process's view)."""
-        return [upstream.health() for upstream in self.upstreams]
+        """Each source's breaker state and recent error rate (this process's view), how it
+        binds patients and, for the core record, where privacy settings come from."""
+        return [
+            dataclasses.replace(
+                source.upstream.health(),
+                patient_binding=None if source.binding_mode is None else source.binding_mode.value,
+                privacy_settings=self.core_record.privacy_source
+                if source.name == "core_record"
+                else None,
+            )
+            for source in self.sources
+        ]
+
+    async def check_privacy_support(self) -> None:
+        """Refuse to start when the core record cannot hold privacy settings (it publishes a
+        CapabilityStatement without Consent) and the deployment has not said where they are
+        enforced instead: every summary would otherwise fail closed, or worse, be read without
+        the patient's blocks. A core record that cannot be reached now is asked again later
+        (its privacy reads fail closed meanwhile)."""
+        if self.core_record.privacy_enforced_by is not None:
+            return
+        source = next(s for s in self.sources if s.name == "core_record")
+        try:
+            capabilities = await source.capabilities()
+        except SourceError as error:
+            log.warning("core_record: its CapabilityStatement could not be read (%s)", error.code)
+            return
+        if not capabilities.serves("Consent"):
+            raise ConfigurationError(
+                "the core record's FHIR server does not offer Consent, where patients' privacy "
+                "settings are read: set GATEWAY_SOURCES__CORE_RECORD__PRIVACY_ENFORCED_BY to "
+                "where they are enforced instead, or point core_record at a server with Consent"
+            )
 
     async def invalidate_patient(self, source: str, nin: str) -> None:
         """Forget every cached answer of ``source`` about the patient ``nin``: for writes that

@@ -40,6 +40,15 @@ class SourceHealth:
         description="While OPEN: seconds until a probe is let through. Null otherwise."
     )
     in_flight: int = strawberry.field(description="Searches in flight to it right now.")
+    patient_binding: str | None = strawberry.field(
+        description="How its searches name the patient: `reference` (the identity number "
+        "resolved to the registry's own Patient id; standard), `chained`, or `identifier` "
+        "(the number inside references). Null until the first search chose it."
+    )
+    privacy_settings: str | None = strawberry.field(
+        description="Core record only: where patients' privacy settings are read, or where the "
+        "deployment enforces them instead. Null for the other registries."
+    )
 
     @classmethod
     def of(cls, report: SourceHealthReport) -> SourceHealth:
@@ -53,6 +62,8 @@ class SourceHealth:
             recent_error_rate=None if report.error_rate is None else round(report.error_rate, 3),
             probe_in_seconds=None if report.probe_in_s is None else round(report.probe_in_s, 3),
             in_flight=report.in_flight,
+            patient_binding=report.patient_binding,
+            privacy_settings=report.privacy_settings,
         )
 
 

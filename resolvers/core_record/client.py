@@ -76,8 +76,18 @@ def _flags(result: SearchResult) -> Flags:
 class CoreRecordClient:
     """Reads the patient, critical information and own registrations from the core record."""
 
-    def __init__(self, fhir: FhirSource) -> None:
+    def __init__(self, fhir: FhirSource, privacy_enforced_by: str | None = None) -> None:
+        """``privacy_enforced_by``: set for a registry without Consent support, where the
+        deployment enforces privacy settings elsewhere; none are then read here."""
         self._fhir = fhir
+        self.privacy_enforced_by = privacy_enforced_by
+
+    @property
+    def privacy_source(self) -> str:
+        """Where the patients' privacy settings come from, as ``sourceHealth`` says it."""
+        if self.privacy_enforced_by is not None:
+            return f"enforced elsewhere: {self.privacy_enforced_by}"
+        return "read from the core record's Consent resources"
 
     async def patient(self, nin: NationalIdentityNumber) -> Page[CorePatient | None]:
         """The patient resource, or None when the core record does not know the number."""
@@ -91,7 +101,10 @@ class CoreRecordClient:
     async def privacy(self, nin: NationalIdentityNumber) -> Page[PrivacySettings]:
         """The patient's reservation, restrictions and blocks: asked of the registry on every
         request, never cached, so a new block or restriction holds at once. Active Consents
-        only, every page of them (``whole``): a read cut short fails closed, never open."""
+        only, every page of them (``whole``): a read cut short fails closed, never open.
+        Where the deployment enforces them elsewhere, none are read and none apply here."""
+        if self.privacy_enforced_by is not None:
+            return Page(PrivacySettings(), pages=0)
         return await self._fhir.fetch(
             "Consent",
             consent_params(nin),

@@ -22,10 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.binding import holds_patient_data
 from gateway.errors import EntryNotFound, IdempotencyKeyReused, VersionConflict
 from gateway.fhir import FhirSource
 from gateway.fhir_write import FhirWriter, Versioned
-from gateway.identity import NationalIdentityNumber
+from gateway.identity import NationalIdentityNumber, parse
 from resolvers.core_record import fhir_changes as changes
 from resolvers.core_record.fhir_changes import IDEMPOTENCY_SYSTEM, ChangeKey, Resource
 from resolvers.core_record.privacy import consent_params
@@ -74,6 +75,7 @@ class CoreRecordWriter:
         """Create ``resource`` unless an earlier attempt with ``key`` did (then a replay, or
         IDEMPOTENCY_KEY_REUSED when that attempt made another change)."""
         condition = (IDEMPOTENCY_SYSTEM, key.key) if key is not None else None
+        await self._refer_to_patient(resource)
         versioned = await self._writer.create(
             changes.with_key(resource, key, create=True), condition
         )
@@ -85,9 +87,29 @@ class CoreRecordWriter:
         """The entry ``entry_id`` if it is this patient's (another patient's: NOT_FOUND, so an
         id never tells whether it exists elsewhere)."""
         versioned = await self._writer.read(resource_type, entry_id)
-        if changes.patient_of(versioned.resource) != nin.value:
+        binding = await self._reader.binding(nin)
+        if not (
+            holds_patient_data(resource_type)
+            and binding.owned_by(versioned.resource, binding.patient_ids)
+        ):
             raise EntryNotFound("the patient's record holds no such entry")
         return Entry(versioned.resource, versioned.version)
+
+    async def _refer_to_patient(self, resource: Resource) -> None:
+        """Give a new entry's patient reference the registry's Patient id beside the identity
+        number: a standard registry finds entries by ``subject=Patient/<id>``, and an entry
+        known only by the number would never be found again."""
+        for element in ("patient", "subject"):
+            reference = resource.get(element)
+            if not isinstance(reference, dict):
+                continue
+            number = changes.patient_of({element: reference})
+            if number is None or "reference" in reference:
+                return
+            binding = await self._reader.binding(parse(number))
+            if binding.patient_ids:
+                reference["reference"] = f"Patient/{min(binding.patient_ids)}"
+            return
 
     async def update(self, resource: Resource, base_version: str, key: ChangeKey | None) -> Written:
         """Write ``resource`` over version ``base_version``; VERSION_CONFLICT when the entry
