@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.errors import ConfigurationError
+
 
 @dataclass(frozen=True, slots=True)
 class TypeCapability:
@@ -94,3 +96,14 @@ def _list(value: Any) -> list[Mapping[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
         raise TypeError("a CapabilityStatement list is not a list of objects")
     return value
+
+
+def require_consent(capabilities: Capabilities) -> None:
+    """Refuse a core record whose server does not offer Consent (privacy settings), for a
+    deployment that has not said where they are enforced instead."""
+    if not capabilities.serves("Consent"):
+        raise ConfigurationError(
+            "the core record's FHIR server does not offer Consent, where patients' privacy "
+            "settings are read: set GATEWAY_SOURCES__CORE_RECORD__PRIVACY_ENFORCED_BY to where "
+            "they are enforced instead, or point core_record at a server with Consent"
+        )

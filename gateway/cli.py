@@ -164,6 +164,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
 
     from gateway.preflight import (
         require_access_log,
+        require_privacy_support,
         require_real_sources,
         require_valid_trusted_documents,
     )
@@ -178,6 +179,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
         require_real_sources(settings, workers)
         require_valid_trusted_documents(settings)
         require_access_log(settings)
+        require_privacy_support(settings)
     except ConfigurationError as exc:
         print(f"summary-gateway: {exc.message}", file=sys.stderr)
         return 1

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
 from gateway.audit import build_store
 from gateway.audit.store import AuditUnavailable
-from gateway.errors import ConfigurationError
+from gateway.capabilities import require_consent
+from gateway.errors import ConfigurationError, SourceError
+from gateway.fhir import FhirSource
 from gateway.persisted import check_trusted_documents
 from gateway.schema import build_schema
 from gateway.settings import Settings
@@ -61,3 +65,21 @@ def require_valid_trusted_documents(settings: Settings) -> None:
     checked here once, so that several workers do not each fail on it."""
     schema = build_schema(settings.operation_cache_size, settings.graphql)
     check_trusted_documents(settings.graphql.trusted_documents_dir, schema.request_errors)
+
+
+async def _check_privacy_support(settings: Settings) -> None:
+    source = settings.sources.core_record
+    if source.base_url is None or source.privacy_enforced_by is not None:
+        return  # the embedded mock core record holds Consents
+    async with aiohttp.ClientSession() as session:
+        try:
+            capabilities = await FhirSource("core_record", source, session).capabilities()
+        except SourceError:
+            return  # not reachable now: its privacy reads fail closed until it is
+    require_consent(capabilities)
+
+
+def require_privacy_support(settings: Settings) -> None:
+    """The core record must hold privacy settings (Consent), or the deployment must say where
+    they are enforced instead; checked once here, and again by each worker as it starts."""
+    asyncio.run(_check_privacy_support(settings))

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from gateway.cache import UpstreamCache
-from gateway.errors import ConfigurationError, SourceError
+from gateway.capabilities import require_consent
+from gateway.errors import SourceError
 from gateway.fhir import FhirSource
 from gateway.fhir_write import FhirWriter
 from gateway.settings import Settings
@@ -107,12 +108,7 @@ class SourceClients:
         except SourceError as error:
             log.warning("core_record: its CapabilityStatement could not be read (%s)", error.code)
             return
-        if not capabilities.serves("Consent"):
-            raise ConfigurationError(
-                "the core record's FHIR server does not offer Consent, where patients' privacy "
-                "settings are read: set GATEWAY_SOURCES__CORE_RECORD__PRIVACY_ENFORCED_BY to "
-                "where they are enforced instead, or point core_record at a server with Consent"
-            )
+        require_consent(capabilities)
 
     async def invalidate_patient(self, source: str, nin: str) -> None:
         """Forget every cached answer of ``source`` about the patient ``nin``: for writes that

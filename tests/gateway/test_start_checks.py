@@ -141,3 +141,37 @@ async def test_serve_refuses_a_trusted_document_that_does_not_validate_naming_th
     assert lines[0].startswith("summary-gateway: ")
     assert "ehr/typo.graphql:2:24: Cannot query field 'nim' on type 'Patient'" in lines[0]
     assert "summary.graphql" not in lines[0]
+
+
+async def test_serve_refuses_a_core_record_without_consent_unless_told_where_privacy_is_enforced(
+    registries: MockRegistries,
+) -> None:
+    """A core record that cannot hold privacy settings would make every summary fail closed,
+    or be read without the patient's blocks: refused at start, unless the deployment says where
+    they are enforced instead."""
+    from aiohttp import web
+
+    from tests.conftest import served
+
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{"mode": "server", "resource": [{"type": "Patient"}, {"type": "Condition"}]}],
+    }
+
+    async def metadata(request: web.Request) -> web.Response:
+        return web.json_response(statement)
+
+    app = web.Application()
+    app.router.add_get("/fhir/metadata", metadata)
+    async with served(app) as url:
+        env = gateway_env(settings_for(registries))
+        env["GATEWAY_SOURCES__CORE_RECORD__BASE_URL"] = f"{url}/fhir"
+        status, lines = await _serve(env)
+        assert status == 1
+        assert len(lines) == 1, lines
+        assert "does not offer Consent" in lines[0]
+        assert "GATEWAY_SOURCES__CORE_RECORD__PRIVACY_ENFORCED_BY" in lines[0]
