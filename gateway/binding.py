@@ -15,6 +15,8 @@ else is another patient's data, and the search fails with SOURCE_WRONG_PATIENT.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +25,12 @@ from typing import Any
 from gateway.errors import SourceAmbiguousPatient
 
 Resource = Mapping[str, Any]
+
+request_bindings: contextvars.ContextVar[
+    dict[tuple[str, str], asyncio.Future[PatientBinding]] | None
+] = contextvars.ContextVar("request_bindings", default=None)
+"""This request's bindings, by source and identity number (``gateway/fetch.py`` sets it): each
+source binds a patient once per request, however many searches need it and whatever the cache."""
 
 
 class BindingMode(enum.StrEnum):

@@ -34,6 +34,7 @@ from gateway.binding import (
     PatientBinding,
     bound_patient_ids,
     holds_patient_data,
+    request_bindings,
 )
 from gateway.cache import UpstreamCache
 from gateway.capabilities import Capabilities
@@ -264,7 +265,20 @@ class FhirSource:
     async def binding(self, patient: NationalIdentityNumber) -> PatientBinding:
         """How this source names ``patient``: in reference mode, the ids of the registry's own
         Patient resources with the number (``Patient?identifier=``, cached and single-flight
-        like any search, remembered here for the source's ``cache_ttl_s``)."""
+        like any search, remembered here for the source's ``cache_ttl_s``, and once per request
+        whatever the cache)."""
+        memo = request_bindings.get()
+        if memo is None:
+            return await self._bind(patient)
+        key = (self.name, patient.value)
+        future = memo.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._bind(patient))
+            future.add_done_callback(_retrieved)
+            memo[key] = future
+        return await asyncio.shield(future)
+
+    async def _bind(self, patient: NationalIdentityNumber) -> PatientBinding:
         mode = await self._mode()
         unbound = PatientBinding(mode, patient.fhir_system, patient.value)
         if mode is not BindingMode.REFERENCE:
@@ -559,6 +573,12 @@ class FhirSource:
                 self.name, f"{self._label} did not answer with a FHIR {expected}"
             )
         return bundle
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """A binding started ahead may fail with no one waiting; its searches report the error."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _entries(bundle: Resource, source: str) -> list[Mapping[str, Any]]:

@@ -80,6 +80,10 @@ class SourceClients:
             ),
         )
 
+    def source(self, name: str) -> FhirSource:
+        """The FHIR client of the source ``name``."""
+        return next(source for source in self.sources if source.name == name)
+
     def health(self) -> list[SourceHealthReport]:
         """Each source's breaker state and recent error rate (this process's view), how it
         binds patients and, for the core record, where privacy settings come from."""
