@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from tests.fhir_server_support import (
     EDGE_CASES,
     SYSTEM_FODSELSNUMMER,
     edge_case_bundle,
+    independent_fhir_server,
 )
 
 Json = dict[str, Any]
@@ -210,6 +212,16 @@ async def test_an_unsupported_modifier_or_unknown_parameter_answers_an_empty_sea
     assert unknown["total"] == 0
     assert "entry" not in unknown
     assert links(unknown)["self"] == f"{fhir_base}/MedicationRequest?_count=20&no-such-parameter=x"
+    # References match only as the literal "Type/id": a bare id, an absolute URL or the
+    # :Patient type modifier find nothing (R4 allows all three).
+    for spelling in (
+        f"subject={EDGE_A.id}",
+        f"subject={fhir_base}/{EDGE_A.reference}",
+        f"subject:Patient={EDGE_A.id}",
+    ):
+        assert (await get(session, f"{fhir_base}/MedicationRequest?{spelling}"))["total"] == 0
+    # An unknown resource type is an empty searchset too, not a 404.
+    assert (await get(session, f"{fhir_base}/NoSuchType?x=1"))["total"] == 0
     # Quantity parameters are known but the in-memory matcher cannot evaluate them: also empty.
     quantity = await get(session, f"{fhir_base}/Observation?value-quantity=gt1")
     assert quantity["total"] == 0
@@ -280,3 +292,45 @@ async def test_a_batch_of_searches_answers_a_batch_response(
     assert [e["response"]["status"] for e in answer["entry"]] == ["200", "200"]
     assert answer["entry"][0]["resource"]["entry"][0]["resource"]["id"] == EDGE_C.id
     assert answer["entry"][1]["resource"]["subject"]["reference"] == EDGE_C.reference
+
+
+async def test_a_search_by_post_pages_like_a_get(
+    fhir_base: str, session: aiohttp.ClientSession
+) -> None:
+    form = {"subject": EDGE_A.reference, "_count": "2"}
+    async with session.post(f"{fhir_base}/Observation/_search", data=form) as response:
+        assert response.status == 200
+        page: Json = await response.json(content_type=None)
+    assert page["total"] == 7
+    assert len(ids(page)) == 2
+    assert (
+        links(page)["next"]
+        == f"{fhir_base}/Observation?_count=2&_offset=2&subject=Patient%2Fedge-a"
+    )
+
+
+async def test_the_server_loads_a_transaction_bundle_or_ndjson_keeping_ids(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    patient = {"resourceType": "Patient", "id": "loaded-1", "gender": "female"}
+    condition = {
+        "resourceType": "Condition",
+        "id": "loaded-2",
+        "subject": {"reference": "Patient/loaded-1"},
+        "code": {"text": "Asthma"},
+    }
+    transaction = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in (patient, condition)
+        ],
+    }
+    ndjson = tmp_path / "resources.ndjson"
+    ndjson.write_text("\n".join(json.dumps(r) for r in (patient, condition)) + "\n")
+    for source in (transaction, ndjson):
+        async with independent_fhir_server(source) as base:
+            found = await get(session, f"{base}/Condition?subject=Patient/loaded-1")
+            assert ids(found) == ["Condition/loaded-2"]
+            assert (await get(session, f"{base}/Patient/loaded-1"))["gender"] == "female"

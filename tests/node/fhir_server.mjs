@@ -18,8 +18,10 @@
 //   - _include and _revinclude: MemoryRepository parses them but ignores them, so the shim
 //     resolves them with Medplum's FHIRPath evaluation of the search parameter's expression
 //     (_include:iterate is not followed further than one level).
+//   - POST /fhir/<Type>/_search with a form body is answered by the same search.
 // Unknown search parameters and unsupported modifiers (for example subject:identifier) are NOT
-// rejected: Medplum's matcher lets them match nothing, so the answer is an empty searchset.
+// rejected: Medplum's matcher lets them match nothing, so the answer is an empty searchset; the
+// same for a reference spelt other than "Type/id" and for an unknown resource type.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -251,6 +253,9 @@ async function readBody(req) {
   if (!text) {
     return undefined;
   }
+  if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    return new URLSearchParams(text);
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -271,16 +276,21 @@ async function handle(req, res) {
     send(res, 200, capabilityStatement());
     return;
   }
-  if (req.method === 'GET' && segments.length === 1 && /^[A-Z][A-Za-z]+$/.test(segments[0])) {
+  const body = ['POST', 'PUT', 'PATCH'].includes(req.method) ? await readBody(req) : undefined;
+  const searchType = /^[A-Z][A-Za-z]+$/.test(segments[0] ?? '') ? segments[0] : undefined;
+  const isSearch =
+    (req.method === 'GET' && segments.length === 1) ||
+    (req.method === 'POST' && segments.length === 2 && segments[1] === '_search');
+  if (searchType && isSearch) {
+    // POST _search: the form's parameters and the URL's count alike (FHIR R4 3.1.0.7).
+    const params = [...url.searchParams, ...(body instanceof URLSearchParams ? body : [])];
     const query = {};
-    for (const key of new Set(url.searchParams.keys())) {
-      const values = url.searchParams.getAll(key);
-      query[key] = values.length === 1 ? values[0] : values;
+    for (const [key, value] of params) {
+      query[key] = key in query ? [query[key]].flat().concat(value) : value;
     }
-    send(res, 200, await search(base, segments[0], query));
+    send(res, 200, await search(base, searchType, query));
     return;
   }
-  const body = ['POST', 'PUT', 'PATCH'].includes(req.method) ? await readBody(req) : undefined;
   const [outcome, resource] = await router.handleRequest(
     { method: req.method, url: path + url.search, pathname: '', body, params: {}, query: {}, headers: req.headers },
     repo
@@ -302,6 +312,10 @@ const server = createServer((req, res) => {
     send(res, getStatus(outcome), outcome);
   });
 });
+// Longer than a client's idle keep-alive (aiohttp keeps connections 15 s by default), so the
+// server never closes a connection the client is about to reuse.
+server.keepAliveTimeout = 75_000;
+server.headersTimeout = 76_000;
 server.listen(Number(args.port), args.host, () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
 });
