@@ -208,6 +208,14 @@ async def test_an_unsupported_modifier_or_unknown_parameter_answers_an_empty_sea
         f"{fhir_base}/MedicationRequest?_count=20&subject:identifier="
         "urn%3Aoid%3A2.16.578.1.12.4.1.4.1%7C" + EDGE_A.nin
     )
+    # Chained searches (R4 3.1.1.4.12) are not evaluated either.
+    for chain in ("subject.identifier", "subject:Patient.identifier", "patient.identifier"):
+        chained = await get(
+            session, f"{fhir_base}/MedicationRequest?{chain}={EDGE_A.identifier_token}"
+        )
+        assert chained["total"] == 0
+    everything = await get(session, f"{fhir_base}/MedicationRequest")
+    assert everything["total"] == 4  # so an ignored parameter would have answered 4
     unknown = await get(session, f"{fhir_base}/MedicationRequest?no-such-parameter=x")
     assert unknown["total"] == 0
     assert "entry" not in unknown
