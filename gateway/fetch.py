@@ -116,6 +116,12 @@ async def timed(source: str, resource_type: str, run: Awaitable[Page[T]]) -> Fet
     return Fetched(page.items, outcome)
 
 
+async def _timed_run(
+    source: str, resource_type: str, run: Callable[[], Awaitable[Page[T]]]
+) -> Fetched[T]:
+    return await timed(source, resource_type, run())
+
+
 async def all_of(*searches: asyncio.Future[Any]) -> list[Any]:
     """The results of ``searches``, like ``asyncio.gather``, but without suspending when every
     one has finished already (the warm path: answers from the cache), so that a section built
@@ -159,7 +165,11 @@ class RequestFetches:
         key = (source, resource_type, patient)
         task = self._tasks.get(key)
         if task is None:
-            task = asyncio.create_task(timed(source, resource_type, run()), context=self._context())
+            # ``run`` is called inside the task: a task cancelled before it starts (the request
+            # ended first) then leaves no search coroutine behind that was never awaited.
+            task = asyncio.create_task(
+                _timed_run(source, resource_type, run), context=self._context()
+            )
             self._tasks[key] = task
         return task
 
