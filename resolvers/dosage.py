@@ -87,6 +87,7 @@ def render_dosage(dosage: Any) -> str | None:
         head,
         _concept_text(dosage.get("route")),
         _as_needed(dosage),
+        _max_dose(dosage.get("maxDosePerPeriod")),
         _bounds(dosage.get("timing")),
         *(_concept_text(c) for c in _list(dosage.get("additionalInstruction"))),
         text(dosage.get("patientInstruction")),
@@ -200,6 +201,20 @@ def _bounds(timing: Any) -> str | None:
     if end:
         return f"until {end}"
     return None
+
+
+def _max_dose(ratio: Any) -> str | None:
+    """``maxDosePerPeriod`` (a Ratio): "at most 4 g per day"."""
+    ratio = _as_mapping(ratio)
+    most = _quantity(ratio.get("numerator"))
+    denominator = _as_mapping(ratio.get("denominator"))
+    per = _number(denominator.get("value"))
+    unit = _UNITS.get(str(denominator.get("code"))) or next(
+        (u for u in _UNITS.values() if denominator.get("unit") in u), None
+    )
+    if most is None or per is None or unit is None:
+        return None
+    return f"at most {most} per {unit[0]}" if per == "1" else f"at most {most} per {per} {unit[1]}"
 
 
 def _as_needed(dosage: Mapping[str, Any]) -> str | None:

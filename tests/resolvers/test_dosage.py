@@ -176,3 +176,24 @@ def test_nothing_readable_is_none_and_several_instructions_are_joined() -> None:
         {"sequence": 2, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}]},
     ]
     assert render_dosages(tapering) == "2 tablets a day for a week; 1 tablet"
+
+
+def test_a_maximum_dose_per_period_is_stated() -> None:
+    # The shape of an as-needed paracetamol order: 1 g up to 4 times a day, at most 4 g a day.
+    dosage: dict[str, Any] = {
+        "timing": {"repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}},
+        "asNeededBoolean": True,
+        "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "g", "code": "g"}}],
+        "maxDosePerPeriod": {
+            "numerator": {"value": 4, "unit": "g", "code": "g"},
+            "denominator": {
+                "value": 1,
+                "unit": "day",
+                "system": "http://unitsofmeasure.org",
+                "code": "d",
+            },
+        },
+    }
+    assert render_dosage(dosage) == "1 g 4 times a day, as needed, at most 4 g per day"
+    dosage["maxDosePerPeriod"]["denominator"] = {"value": 2, "unit": "day"}
+    assert render_dosage(dosage) == "1 g 4 times a day, as needed, at most 4 g per 2 days"
