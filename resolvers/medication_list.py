@@ -254,12 +254,13 @@ def _amount(dispensing: Dispensing) -> str | None:
 
 
 def _pharmacy(dispensing: Dispensing) -> str | None:
-    """The name of the dispensing organisation (a pharmacist is not the pharmacy)."""
+    """The name of the dispensing organisation (a pharmacist, or a dispenser of unknown kind,
+    is not called the pharmacy)."""
     return next(
         (
             d.name
             for d in dispensing.dispensed_by
-            if d.kind is not DispenserKind.PERSON and d.name is not None
+            if d.kind is DispenserKind.ORGANIZATION and d.name is not None
         ),
         None,
     )

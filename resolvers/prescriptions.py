@@ -129,7 +129,7 @@ class Dispensing:
     dispensed_at: FhirDateTime | None = strawberry.field(description="When it was handed over.")
     quantity: Quantity | None = strawberry.field(description="How much was handed over.")
     pharmacy: Organization | None = strawberry.field(
-        description="The first dispenser that is an organisation (or not said to be a person).",
+        description="The first dispenser known to be an organisation (see dispensedBy).",
         deprecation_reason="Use dispensedBy: a dispenser may be a person or an organisation.",
     )
     prescription_id: strawberry.ID | None = strawberry.field(
@@ -273,7 +273,7 @@ def _dispensing(resource: Mapping[str, Any], result: SearchResult) -> Dispensing
         if (dispenser := _dispenser(resource, actor)) is not None
     ]
     pharmacy = next(
-        (organization(actor) for d, actor in performers if d.kind is not DispenserKind.PERSON),
+        (organization(actor) for d, actor in performers if d.kind is DispenserKind.ORGANIZATION),
         None,
     )
     return Dispensing(

@@ -332,9 +332,16 @@ def test_a_dispensing_names_pharmacist_and_pharmacy_each_as_what_it_is() -> None
         "Apotek 1 Storgata",
         "987654321",
     )
+    rows = build_rows(None, [dispensing], dt.date(2026, 12, 6), 30)
+    assert rows is not None and rows[0].last_dispensing is not None
+    assert rows[0].last_dispensing.pharmacy == "Apotek 1 Storgata"  # not the pharmacist
     unknown = {**HL7_DISPENSE, "performer": [{"actor": {"display": "Someone"}}]}
     [dispensing] = build_dispensings(_search([unknown]))
     assert dispensing.dispensed_by[0].kind is None
+    assert dispensing.dispensed_by[0].name == "Someone" and dispensing.pharmacy is None
+    device = {**HL7_DISPENSE, "performer": [{"actor": {"reference": "Device/robot-1"}}]}
+    [dispensing] = build_dispensings(_search([device]))
+    assert dispensing.dispensed_by[0].kind is None and dispensing.pharmacy is None
 
 
 def test_the_medication_list_never_merges_unnamed_codeless_entries() -> None:
