@@ -226,15 +226,15 @@ def _dispenser(resource: Mapping[str, Any], actor: Any) -> Dispenser | None:
     if not isinstance(actor, Mapping) or not actor:
         return None
     ref = text(actor.get("reference")) or ""
-    target_type = text(actor.get("type"))
-    if target_type is None and ref.startswith("#"):
-        contained = _contained(resource, ref) or {}
-        target_type = text(contained.get("resourceType"))
+    # A contained pharmacy or pharmacist is read like the reference to it.
+    contained = (_contained(resource, ref) if ref.startswith("#") else None) or {}
+    target_type = text(actor.get("type")) or text(contained.get("resourceType"))
     if target_type is None and (target := reference_target(ref)) is not None:
         target_type = target[0]
     hpr, org_number = (
-        identifier_value(actor, HPR_SYSTEM),
-        identifier_value(actor, ORGANISATION_SYSTEM),
+        identifier_value(actor, HPR_SYSTEM) or identifier_value(contained, HPR_SYSTEM),
+        identifier_value(actor, ORGANISATION_SYSTEM)
+        or identifier_value(contained, ORGANISATION_SYSTEM),
     )
     if target_type in _PERSON_TYPES or (target_type is None and hpr and not org_number):
         kind: DispenserKind | None = DispenserKind.PERSON
@@ -243,8 +243,21 @@ def _dispenser(resource: Mapping[str, Any], actor: Any) -> Dispenser | None:
     else:
         kind = None
     return Dispenser(
-        kind=kind, name=text(actor.get("display")), hpr_number=hpr, organization_number=org_number
+        kind=kind,
+        name=text(actor.get("display")) or _name_of(contained),
+        hpr_number=hpr,
+        organization_number=org_number,
     )
+
+
+def _name_of(resource: Mapping[str, Any]) -> str | None:
+    """An Organization's ``name``, or a Practitioner's first ``HumanName`` as written."""
+    if isinstance(resource.get("name"), str):
+        return text(resource["name"])
+    human = first(resource.get("name"))
+    given = [g for g in human.get("given") or () if isinstance(g, str)]
+    written = " ".join([*given, *([human["family"]] if text(human.get("family")) else [])])
+    return text(human.get("text")) or written or None
 
 
 def _prescription(resource: Mapping[str, Any], result: SearchResult) -> Prescription:

@@ -312,12 +312,25 @@ def test_a_dispensing_names_pharmacist_and_pharmacy_each_as_what_it_is() -> None
                 "display": "Apotek 1 Storgata",
             }
         },
-        {"actor": {"reference": "#pharm", "display": "Vitusapotek"}},
+        {"actor": {"reference": "#pharm"}},
+        {"actor": {"reference": "#rph"}},
     ]
     resource = {
         **HL7_DISPENSE,
         "performer": performers,
-        "contained": [{"resourceType": "Organization", "id": "pharm", "name": "Vitusapotek"}],
+        "contained": [
+            {
+                "resourceType": "Organization",
+                "id": "pharm",
+                "identifier": [{"system": ORG, "value": "912345678"}],
+                "name": "Vitusapotek",
+            },
+            {
+                "resourceType": "Practitioner",
+                "id": "rph",
+                "name": [{"family": "Hansen", "given": ["Ola", "Johan"]}],
+            },
+        ],
     }
     [dispensing] = build_dispensings(_search([resource]))
     assert [
@@ -325,7 +338,8 @@ def test_a_dispensing_names_pharmacist_and_pharmacy_each_as_what_it_is() -> None
     ] == [
         (DispenserKind.PERSON, "Kari Farmasøyt", "9144900", None),
         (DispenserKind.ORGANIZATION, "Apotek 1 Storgata", None, "987654321"),
-        (DispenserKind.ORGANIZATION, "Vitusapotek", None, None),
+        (DispenserKind.ORGANIZATION, "Vitusapotek", None, "912345678"),
+        (DispenserKind.PERSON, "Ola Johan Hansen", None, None),
     ]
     assert dispensing.pharmacy is not None
     assert (dispensing.pharmacy.name, dispensing.pharmacy.organization_number) == (
