@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from pydantic import ValidationError
@@ -18,6 +19,10 @@ from pydantic import ValidationError
 from gateway.errors import ConfigurationError
 from gateway.logging_setup import configure_logging
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from mocks.modes import Mode
+    from mocks.sources import Source
 
 log = logging.getLogger("gateway.cli")
 
@@ -50,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     mocks.add_argument("--population", type=int, default=None, help="generated patients")
     mocks.add_argument("--latency-ms", type=int, default=None, help="added to every response")
+    mocks.add_argument(
+        "--mode",
+        action="append",
+        default=[],
+        metavar="[SOURCE=]MODE",
+        help="how the registries answer searches: dialect (the default), standard, no-include, "
+        "wrong-patient or strict (see mocks/modes.py); SOURCE=MODE for one registry only, "
+        "repeatable",
+    )
 
     commands.add_parser("fixtures", help="print the named fixture patients as JSON")
 
@@ -146,6 +160,11 @@ def _mocks(settings: Settings, args: argparse.Namespace) -> int:
     from mocks.runner import run_mocks
     from mocks.sources import Source
 
+    try:
+        modes = _mock_modes(args.mode)
+    except ValueError as exc:
+        print(f"summary-gateway mocks: --mode: {exc}", file=sys.stderr)
+        return 2
     ports = {source: args.base_port + i for i, source in enumerate(Source)}
     population = args.population if args.population is not None else settings.demo.population_size
     latency = args.latency_ms if args.latency_ms is not None else settings.demo.latency_ms
@@ -155,8 +174,27 @@ def _mocks(settings: Settings, args: argparse.Namespace) -> int:
         population_size=population,
         seed=settings.demo.seed,
         latency_ms=latency,
+        mode=modes,
     )
     return 0
+
+
+def _mock_modes(given: Sequence[str]) -> dict[Source, Mode]:
+    """``--mode`` values (``MODE`` for every registry, ``SOURCE=MODE`` for one; later ones win)
+    as the mode of each registry; ``ValueError`` names a source or mode that does not exist."""
+    from mocks.modes import Mode
+    from mocks.sources import Source
+
+    modes = dict.fromkeys(Source, Mode.DIALECT)
+    for value in given:
+        name, equals, mode = value.rpartition("=")
+        if mode not in set(Mode):
+            raise ValueError(f"{mode!r} is not a mode ({', '.join(m.value for m in Mode)})")
+        if equals and name not in set(Source):
+            raise ValueError(f"{name!r} is not a registry ({', '.join(s.value for s in Source)})")
+        for source in [Source(name)] if equals else list(Source):
+            modes[source] = Mode(mode)
+    return modes
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> int:

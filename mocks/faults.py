@@ -1,10 +1,11 @@
-"""Fault injection, added latency and request counting for one mock registry.
+"""Fault injection, added latency, the server mode and request counting for one mock registry.
 
 A ``FaultInjector`` sits in front of a registry app as middleware. Faults are switched at start
 (constructor), from Python (``set_fault``) or over HTTP on the mock itself (``mocks.admin``).
 ``connection_refused`` closes the TCP port itself, which only the server that owns the socket can
 do: set it with ``MockServer.set_fault`` (or ``MockRegistries.set_fault``). Set here alone, it
-drops connections that reach the app after all.
+drops connections that reach the app after all. The injector also holds the registry's server
+mode (``mocks/modes.py``), which the registry app reads on every search.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mocks.fhir import FHIR_JSON, error_response
+from mocks.modes import DIALECT, ServerMode
 from mocks.search import PAGE_PARAM
 from mocks.sources import ADMIN_PREFIX, FHIR_BASE_PATH
 
@@ -125,10 +127,13 @@ class RequestStats:
 
 
 class FaultInjector:
-    """One registry's fault switch, added latency and request counters."""
+    """One registry's fault switch, added latency, server mode and request counters."""
 
-    def __init__(self, fault: Fault = NO_FAULT, latency_ms: int = 0) -> None:
+    def __init__(
+        self, fault: Fault = NO_FAULT, latency_ms: int = 0, mode: ServerMode = DIALECT
+    ) -> None:
         self._fault = fault
+        self._mode = mode
         self._remaining = fault.times
         self._latency_ms = latency_ms
         self._counts: Counter[str] = Counter()
@@ -145,6 +150,15 @@ class FaultInjector:
     def latency_ms(self) -> int:
         """Delay added to every response, whatever the fault."""
         return self._latency_ms
+
+    @property
+    def mode(self) -> ServerMode:
+        """How the registry answers searches (``DIALECT`` unless switched)."""
+        return self._mode
+
+    def set_mode(self, mode: ServerMode) -> None:
+        """Answer searches as a server in ``mode`` from the next request on."""
+        self._mode = mode
 
     def set_fault(self, fault: Fault) -> None:
         """Switch to ``fault``; requests hanging under the old fault are released."""

@@ -1,5 +1,8 @@
 """The aiohttp application every mock registry is: FHIR search, metadata, errors, admin routes.
 
+The registry answers searches in the mode its ``FaultInjector`` holds (``mocks/modes.py``),
+switched like its faults.
+
 ``mocks/<source>.py`` declares what its registry serves and calls ``create_registry_app``.
 """
 
@@ -7,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from collections.abc import Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mocks.admin import admin_routes
+from mocks.datatypes import Resource
 from mocks.edits import WRITABLE_TYPES
 from mocks.faults import FaultInjector
 from mocks.fhir import (
@@ -21,6 +26,7 @@ from mocks.fhir import (
     capability_statement,
     error_response,
     fhir_response,
+    operation_outcome,
     searchset,
 )
 from mocks.population import Population
@@ -41,9 +47,12 @@ class _Registry:
         population: Population,
         searches: Sequence[SearchSpec],
         binary: bool,
+        *,
         writes: WriteHandlers | None = None,
+        injector: FaultInjector | None = None,
     ) -> None:
         self.source = source
+        self.injector = injector or FaultInjector()
         self.population = population
         # Every registry knows the patients it holds data about: the standard first step of a
         # search is finding the registry's own Patient id by identity number.
@@ -56,8 +65,13 @@ class _Registry:
         return f"{request.url.origin()}{FHIR_BASE_PATH}"
 
     async def metadata(self, request: web.Request) -> web.Response:
+        unknown = self.injector.mode.unknown_params
         capabilities = [
-            SearchCapability(s.resource_type, s.capability_params(), tuple(s.includes))
+            SearchCapability(
+                s.resource_type,
+                [(name, kind) for name, kind in s.capability_params() if name not in unknown],
+                tuple(s.includes),
+            )
             for s in self.searches.values()
         ]
         readable = ("Binary",) if self.binary else ()
@@ -73,10 +87,13 @@ class _Registry:
                 404, "not-supported", f"{self.source.value} does not serve {resource_type}"
             )
         try:
-            page = search(spec, request.query, request.url, self.population)
+            answer = search(spec, request.query, request.url, self.population, self.injector.mode)
         except SearchError as exc:
             return error_response(400, exc.code, exc.diagnostics)
-        return fhir_response(searchset(page, self.base_url(request)))
+        bundle = searchset(answer.page, self.base_url(request))
+        if answer.ignored:
+            bundle.setdefault("entry", []).append(_ignored_outcome(spec, answer.ignored))
+        return fhir_response(bundle)
 
     async def read(self, request: web.Request) -> web.Response:
         resource_type, resource_id = request.match_info["resource_type"], request.match_info["id"]
@@ -100,6 +117,18 @@ class _Registry:
                 }
             )
         return web.Response(body=binary.data, headers={"Content-Type": binary.content_type})
+
+
+def _ignored_outcome(spec: SearchSpec, ignored: Sequence[str]) -> Resource:
+    """The searchset entry in which a lenient server says which parameters it ignored."""
+    diagnostics = (
+        f"unknown search parameter(s) for {spec.resource_type} ignored: {', '.join(ignored)}"
+    )
+    return {
+        "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, diagnostics)}",
+        "resource": operation_outcome("warning", "not-supported", diagnostics),
+        "search": {"mode": "outcome"},
+    }
 
 
 @web.middleware
@@ -131,7 +160,7 @@ def create_registry_app(
     update and read by id of the core record's resources when ``writable``)."""
     injector = injector or FaultInjector()
     writes = WriteHandlers(population) if writable else None
-    registry = _Registry(source, population, searches, binary, writes)
+    registry = _Registry(source, population, searches, binary, writes=writes, injector=injector)
     app = web.Application(middlewares=[injector.middleware, _fhir_errors])
     app.add_routes(
         [

@@ -5,6 +5,13 @@ async with MockRegistries(Population(), ports=EPHEMERAL_PORTS) as mocks:
     await mocks.set_fault(Source.LAB_RESULTS, Fault(FaultKind.HTTP_503, retry_after_s=2))
     ...
     assert mocks.stats(Source.LAB_RESULTS).total == 1
+    mocks.set_mode(Mode.STANDARD)                       # every registry a plain R4 server
+    mocks.set_mode(Mode.WRONG_PATIENT, Source.DOCUMENTS)
+    mocks.set_mode(ServerMode.of(Mode.STANDARD, ["date"]), Source.VISIT_HISTORY)
+    mocks.reset_mode()                                  # all back to the dialect
+
+``mode=`` at construction (one for all, or per registry) and ``run_mocks(mode=...)`` (the
+``--mode`` option of ``summary-gateway mocks``) start them in a mode; see ``mocks/modes.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +23,13 @@ from types import TracebackType
 
 from mocks.faults import NO_FAULT, Fault, RequestStats
 from mocks.fixtures import FIXTURES
+from mocks.modes import DIALECT, Mode, ServerMode
 from mocks.population import Population
 from mocks.server import MockServer
 from mocks.sources import DEFAULT_HOST, DEFAULT_PORTS, Source
+
+ModeLike = Mode | str | ServerMode
+"""A server mode as the runner takes it: a ``Mode``, its name, or a ``ServerMode``."""
 
 EPHEMERAL_PORTS: dict[Source, int] = dict.fromkeys(Source, 0)
 """Let the OS pick a free port for every registry (tests)."""
@@ -36,10 +47,12 @@ class MockRegistries:
         ports: Mapping[Source, int] | None = None,
         faults: Mapping[Source, Fault] | None = None,
         latency_ms: int | Mapping[Source, int] = 0,
+        mode: ModeLike | Mapping[Source, ModeLike] = Mode.DIALECT,
     ) -> None:
         self.population = population if population is not None else Population()
         ports = DEFAULT_PORTS if ports is None else ports
         faults = faults or {}
+        modes = mode if isinstance(mode, Mapping) else dict.fromkeys(Source, mode)
         self._servers = {
             source: MockServer(
                 source,
@@ -48,6 +61,7 @@ class MockRegistries:
                 ports.get(source, DEFAULT_PORTS[source]),
                 fault=faults.get(source, NO_FAULT),
                 latency_ms=latency_ms if isinstance(latency_ms, int) else latency_ms.get(source, 0),
+                mode=ServerMode.of(modes.get(source, Mode.DIALECT)),
             )
             for source in (Source if sources is None else sources)
         }
@@ -109,6 +123,20 @@ class MockRegistries:
         """Delay every response of ``source`` by ``latency_ms``, fault or not."""
         self._servers[source].set_latency(latency_ms)
 
+    def set_mode(self, mode: ModeLike, source: Source | None = None) -> None:
+        """Answer searches of ``source`` (None: every registry) as a server in ``mode`` does
+        (a ``Mode``, its name, or a ``ServerMode`` with parameters it does not know)."""
+        for key in self._targets(source):
+            self._servers[key].set_mode(ServerMode.of(mode))
+
+    def reset_mode(self, source: Source | None = None) -> None:
+        """Back to the dialect for ``source`` (None: every registry)."""
+        self.set_mode(DIALECT, source)
+
+    def mode(self, source: Source) -> ServerMode:
+        """The mode ``source`` answers in."""
+        return self._servers[source].mode
+
     def stats(self, source: Source) -> RequestStats:
         """Requests ``source`` has received (admin requests excluded)."""
         return self._servers[source].stats()
@@ -129,11 +157,13 @@ def run_mocks(
     seed: int = 2026,
     latency_ms: int = 0,
     *,
+    mode: ModeLike | Mapping[Source, ModeLike] = Mode.DIALECT,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Serve all six registries until Ctrl-C or SIGTERM (``summary-gateway mocks``).
+    """Serve all six registries until Ctrl-C or SIGTERM (``summary-gateway mocks``), in
+    ``mode`` (one for all, or per registry; ``mocks/modes.py``).
 
-    Prints each registry's base URL and the fixture patients once listening.
+    Prints each registry's base URL and mode, and the fixture patients once listening.
     """
     asyncio.run(
         _serve(
@@ -142,6 +172,7 @@ def run_mocks(
             population_size=population_size,
             seed=seed,
             latency_ms=latency_ms,
+            mode=mode,
             echo=echo,
         )
     )
@@ -154,6 +185,7 @@ async def _serve(
     population_size: int,
     seed: int,
     latency_ms: int,
+    mode: ModeLike | Mapping[Source, ModeLike],
     echo: Callable[[str], None],
 ) -> None:
     stop = asyncio.Event()
@@ -163,11 +195,11 @@ async def _serve(
     population = Population(seed=seed, size=population_size)
     try:
         async with MockRegistries(
-            population, host=host, ports=ports, latency_ms=latency_ms
+            population, host=host, ports=ports, latency_ms=latency_ms, mode=mode
         ) as mocks:
             echo(f"Mock registries (seed {seed}, {population_size} patients + fixtures):")
             for source, url in mocks.base_urls.items():
-                echo(f"  {source.value:<14} {url}")
+                echo(f"  {source.value:<14} {url}  ({_describe(mocks.mode(source))})")
             echo("Fixture patients:")
             for fx in FIXTURES:
                 echo(f"  {fx.nin}  {fx.key:<20} {fx.name}")
@@ -176,3 +208,8 @@ async def _serve(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+def _describe(mode: ServerMode) -> str:
+    unknown = ", ".join(sorted(mode.unknown_params))
+    return f"mode {mode.mode}" + (f", not knowing {unknown}" if unknown else "")

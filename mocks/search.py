@@ -7,6 +7,10 @@ comma-separated, or ``subject:Patient=<id>``), chained
 reference (``subject:identifier=system|value``, the Norwegian registries' dialect). ``Patient``
 itself is searched by ``identifier`` or ``_id``. Parameters outside the spec are rejected with
 400 (strict handling), so a client that drifts from docs/fhir-profile.md notices.
+
+That is the default ``dialect`` mode; ``search`` also answers as the other servers of
+``mocks/modes.py`` do (a plain R4 server writing patient references by id and ignoring unknown
+parameters, one ignoring ``_include``, one ignoring the patient, a strict one).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from multidict import MultiMapping
+from multidict import MultiDict, MultiMapping
 from yarl import URL
 
 from gateway.identity import InvalidIdentityNumber, parse
 from mocks.datatypes import OSLO, Resource
 from mocks.fhir import SearchPage
+from mocks.modes import DIALECT, Mode, ServerMode
 from mocks.population import Population
 from mocks.record import PatientRecord
 
@@ -146,60 +151,60 @@ class SearchSpec:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    """One page of results, and the parameters the server ignored and says so (``standard``)."""
+
+    page: SearchPage
+    ignored: tuple[str, ...] = ()
+
+
 def search(
-    spec: SearchSpec, query: MultiMapping[str], url: URL, population: Population
-) -> SearchPage:
-    """Run ``spec`` for the request ``url`` (its ``query``) against ``population``."""
-    unknown = sorted(set(query) - spec.allowed_params())
-    if unknown:
-        raise SearchError(
-            f"unsupported search parameter(s) for {spec.resource_type}: {', '.join(unknown)}",
-            "not-supported",
-        )
+    spec: SearchSpec,
+    query: MultiMapping[str],
+    url: URL,
+    population: Population,
+    mode: ServerMode = DIALECT,
+) -> SearchAnswer:
+    """Run ``spec`` for the request ``url`` (its ``query``) against ``population``, the way a
+    server in ``mode`` runs it (``mocks/modes.py``)."""
+    kind = mode.mode
+    applied, self_url, unknown = _applied(spec, query, url, mode)
     repeatable = {"_include", "_include:iterate", "_lastUpdated", *spec.date_params}
-    for name in set(query) - repeatable:
-        if len(query.getall(name)) > 1:
+    for name in set(applied) - repeatable:
+        if len(applied.getall(name)) > 1:
             raise SearchError(f"search parameter {name} may be given only once")
-    named = sorted(spec.patient_params() & set(query))
-    if len(named) != 1:
+    named = sorted(spec.patient_params() & set(applied))
+    if len(named) != 1 and kind is not Mode.WRONG_PATIENT:
         raise SearchError(
             f"the patient must be named once: {spec.resource_type}?{spec.reference_param}="
             "Patient/<id> (or one of " + ", ".join(sorted(spec.patient_params())) + ")",
             "required",
         )
-    count = min(_non_negative_int(query, "_count", DEFAULT_COUNT), MAX_COUNT)
-    offset = _non_negative_int(query, PAGE_PARAM, 0)
-    includes = query.getall("_include", [])
-    for name in includes:
-        if name not in spec.includes:
-            raise SearchError(
-                f"_include={name} is not supported on {spec.resource_type}", "not-supported"
-            )
-    iterated = query.getall("_include:iterate", [])
-    for name in iterated:
-        if name not in spec.iterate_includes:
-            raise SearchError(
-                f"_include:iterate={name} is not supported on {spec.resource_type}",
-                "not-supported",
-            )
+    count = min(_non_negative_int(applied, "_count", DEFAULT_COUNT), MAX_COUNT)
+    offset = _non_negative_int(applied, PAGE_PARAM, 0)
+    includes, iterated = _includes(spec, applied)
     filters = [
         (spec.date_params[name], _parse_comparison(name, value))
         for name in spec.date_params
-        for value in query.getall(name, [])
+        for value in applied.getall(name, [])
     ]
     filters += [
         (last_updated_interval, _parse_comparison("_lastUpdated", v))
-        for v in query.getall("_lastUpdated", [])
+        for v in applied.getall("_lastUpdated", [])
     ]
 
     codes = [
-        (spec.token_params[name], frozenset(query[name].split(",")))
+        (spec.token_params[name], frozenset(applied[name].split(",")))
         for name in spec.token_params
-        if name in query
+        if name in applied
     ]
 
-    (name,) = named
-    records = _patient_records(name, query[name], population)
+    records = (
+        _patient_records(named[0], applied[named[0]], population, mode) if len(named) == 1 else []
+    )
+    if kind is Mode.WRONG_PATIENT:
+        records += _another_patient(records, population)
     candidates = [
         (record, resource) for record in records for resource in record.of_type(spec.resource_type)
     ]
@@ -212,22 +217,129 @@ def search(
     page = matches[offset : offset + count]
     next_url = None
     if count and offset + count < len(matches):
-        next_url = str(url.update_query({PAGE_PARAM: str(offset + count), "_count": str(count)}))
-    shown = [spec.present(record, r) if spec.present else r for record, r in page]
-    included: list[Resource] = []
+        next_url = str(
+            self_url.update_query({PAGE_PARAM: str(offset + count), "_count": str(count)})
+        )
+    shown = [(record, spec.present(record, r) if spec.present else r) for record, r in page]
+    included: list[tuple[PatientRecord, Resource]] = []
     for record in records:
-        own = [shown[i] for i, (owner, _) in enumerate(page) if owner is record]
-        included += _included(
+        own = [r for owner, r in shown if owner is record]
+        found = _included(
             record,
             own,
             [spec.includes[name] for name in includes],
             [spec.iterate_includes[name] for name in iterated],
         )
-    return SearchPage(str(url), next_url, len(matches), shown, included)
+        included += [(record, r) for r in found]
+    if kind.references_by_id:
+        shown = [(record, _patient_by_id(record, r)) for record, r in shown]
+        included = [(record, _patient_by_id(record, r)) for record, r in included]
+    return SearchAnswer(
+        SearchPage(
+            str(self_url),
+            next_url,
+            len(matches),
+            [r for _, r in shown],
+            [r for _, r in included],
+        ),
+        tuple(unknown) if kind is Mode.STANDARD else (),
+    )
 
 
-def _patient_records(name: str, value: str, population: Population) -> list[PatientRecord]:
+def _applied(
+    spec: SearchSpec, query: MultiMapping[str], url: URL, mode: ServerMode
+) -> tuple[MultiDict[str], URL, list[str]]:
+    """The parameters a server in ``mode`` applies, its ``self`` link, and the unknown ones
+    (which only ``standard`` and ``wrong-patient`` ignore; the others answer 400)."""
+    kind = mode.mode
+    unknown = sorted(set(query) - _known_params(spec, mode))
+    if unknown and kind not in (Mode.STANDARD, Mode.WRONG_PATIENT):
+        raise SearchError(
+            f"unsupported search parameter(s) for {spec.resource_type}: {', '.join(unknown)}",
+            "not-supported",
+        )
+    dropped = set(unknown)
+    if kind is Mode.NO_INCLUDE:
+        dropped |= {"_include", "_include:iterate"}
+    applied: MultiDict[str] = MultiDict((k, v) for k, v in query.items() if k not in dropped)
+    # The self link states the search that was run, except on a server that hides what it
+    # ignored (wrong-patient echoes the request whatever it did).
+    self_url = url if not dropped or kind is Mode.WRONG_PATIENT else url.with_query(applied)
+    return applied, self_url, unknown
+
+
+def _includes(spec: SearchSpec, applied: MultiMapping[str]) -> tuple[list[str], list[str]]:
+    """The ``_include`` and ``_include:iterate`` values asked for, each one supported."""
+    includes = applied.getall("_include", [])
+    for name in includes:
+        if name not in spec.includes:
+            raise SearchError(
+                f"_include={name} is not supported on {spec.resource_type}", "not-supported"
+            )
+    iterated = applied.getall("_include:iterate", [])
+    for name in iterated:
+        if name not in spec.iterate_includes:
+            raise SearchError(
+                f"_include:iterate={name} is not supported on {spec.resource_type}",
+                "not-supported",
+            )
+    return list(includes), list(iterated)
+
+
+def _known_params(spec: SearchSpec, mode: ServerMode) -> set[str]:
+    """The parameters a server in ``mode`` knows for ``spec``."""
+    known = spec.allowed_params() - mode.unknown_params
+    if mode.mode is Mode.STRICT:
+        # Only standard parameters: the dialect's ``:identifier`` on the patient reference is
+        # not one a strict server has.
+        known -= {p for p in spec.patient_params() if p.endswith(":identifier")}
+    return known
+
+
+def _another_patient(
+    records: Sequence[PatientRecord], population: Population
+) -> list[PatientRecord]:
+    """The patient after the first of ``records`` in the population (patient 0 after a fixture
+    or nobody), whose data a wrong-patient server mixes in; none when that is the same one."""
+    index = population.index_of(records[0].nin) if records else None
+    other = population.record(population.nin(0 if index is None else (index + 1) % population.size))
+    if other is None or any(r.patient_id == other.patient_id for r in records):
+        return []
+    return [other]
+
+
+def _patient_by_id(record: PatientRecord, resource: Resource) -> Resource:
+    """``resource`` as a plain R4 server holds it: every Reference to the patient written
+    ``Patient/<id>``, without the identity number (the stored resource is not changed)."""
+    system = parse(record.nin).fhir_system
+
+    def rewrite(value: object) -> object:
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        identifier = value.get("identifier")
+        if (
+            isinstance(identifier, dict)
+            and identifier.get("value") == record.nin
+            and identifier.get("system") == system
+        ):
+            rest = {k: v for k, v in value.items() if k not in ("identifier", "reference")}
+            return {"reference": f"Patient/{record.patient_id}", **rest}
+        return {k: rewrite(v) for k, v in value.items()}
+
+    # The resource itself is left as it is: a Patient's own identifier is not a reference.
+    return {k: rewrite(v) for k, v in resource.items()}
+
+
+def _patient_records(
+    name: str, value: str, population: Population, mode: ServerMode
+) -> list[PatientRecord]:
     """The records a patient parameter names (none when it names no known patient)."""
+    if name.endswith(":identifier") and mode.mode.references_by_id:
+        # ``:identifier`` matches an identifier written inside the reference (R4); a server
+        # that writes references by id has none there, so it finds nobody.
+        return []
     if name.endswith("identifier"):
         record = _record_by_token(value, population)
         return [] if record is None else [record]

@@ -1,4 +1,5 @@
-"""One mock registry served on a real TCP port, with faults that can close the port itself."""
+"""One mock registry served on a real TCP port, with faults that can close the port itself and a
+server mode (``mocks/modes.py``) switched at run time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiohttp import web
 
 from mocks import core_record, documents, gp_registry, lab_results, prescriptions, visit_history
 from mocks.faults import NO_FAULT, Fault, FaultInjector, FaultKind, RequestStats
+from mocks.modes import DIALECT, ServerMode
 from mocks.population import Population
 from mocks.sources import DEFAULT_HOST, Source, base_url
 
@@ -42,11 +44,12 @@ class MockServer:
         *,
         fault: Fault = NO_FAULT,
         latency_ms: int = 0,
+        mode: ServerMode = DIALECT,
     ) -> None:
         self.source = source
         self.host = host
         self.port = port
-        self.injector = FaultInjector(latency_ms=latency_ms)
+        self.injector = FaultInjector(latency_ms=latency_ms, mode=mode)
         self._initial_fault = fault
         self._app = create_app(source, population, self.injector)
         self._runner: web.AppRunner | None = None
@@ -105,6 +108,15 @@ class MockServer:
     def set_latency(self, latency_ms: int) -> None:
         """Delay every response by ``latency_ms`` (0 turns it off), fault or not."""
         self.injector.set_latency(latency_ms)
+
+    @property
+    def mode(self) -> ServerMode:
+        """How this registry answers searches (``mocks/modes.py``)."""
+        return self.injector.mode
+
+    def set_mode(self, mode: ServerMode) -> None:
+        """Answer searches in ``mode`` from the next request on."""
+        self.injector.set_mode(mode)
 
     def stats(self) -> RequestStats:
         """Requests received so far (admin requests excluded)."""
