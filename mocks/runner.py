@@ -163,7 +163,8 @@ def run_mocks(
     """Serve all six registries until Ctrl-C or SIGTERM (``summary-gateway mocks``), in
     ``mode`` (one for all, or per registry; ``mocks/modes.py``).
 
-    Prints each registry's base URL and mode, and the fixture patients once listening.
+    Prints each registry's base URL (and mode, unless dialect) and the fixture patients once
+    listening.
     """
     asyncio.run(
         _serve(
@@ -199,7 +200,12 @@ async def _serve(
         ) as mocks:
             echo(f"Mock registries (seed {seed}, {population_size} patients + fixtures):")
             for source, url in mocks.base_urls.items():
-                echo(f"  {source.value:<14} {url}  ({_describe(mocks.mode(source))})")
+                echo(f"  {source.value:<14} {url}")
+            changed = {s: mocks.mode(s) for s in mocks.sources if mocks.mode(s) != DIALECT}
+            if changed:
+                echo("Server modes (the others: dialect):")
+                for source, changed_mode in changed.items():
+                    echo(f"  {source.value:<14} {_describe(changed_mode)}")
             echo("Fixture patients:")
             for fx in FIXTURES:
                 echo(f"  {fx.nin}  {fx.key:<20} {fx.name}")
@@ -212,4 +218,4 @@ async def _serve(
 
 def _describe(mode: ServerMode) -> str:
     unknown = ", ".join(sorted(mode.unknown_params))
-    return f"mode {mode.mode}" + (f", not knowing {unknown}" if unknown else "")
+    return mode.mode.value + (f" (not knowing {unknown})" if unknown else "")
