@@ -18,9 +18,10 @@ correctly, or must refuse to trust:
     included resources, and a ``self`` link without them.
 ``wrong-patient``
     A lenient server that ignores the patient parameter altogether: the answer holds the asked
-    patient's resources and those of the next patient in the population (patient 0 after a
-    fixture), Patient searches included, and its ``self`` link echoes every parameter sent, so
-    nothing in the Bundle says anything was ignored. Other unknown parameters pass silently.
+    patient's resources and those of another: the next patient in the population (counting
+    from patient 0 after a fixture) that has resources of the searched type. Patient searches
+    too. Its ``self`` link echoes every parameter sent, so nothing in the Bundle says anything
+    was ignored. Other unknown parameters pass silently.
 ``strict``
     A strict R4 server: references by id as in ``standard``, only standard parameters, and the
     dialect's ``:identifier`` modifier is answered with 400 like any other unknown parameter.

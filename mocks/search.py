@@ -204,7 +204,7 @@ def search(
         _patient_records(named[0], applied[named[0]], population, mode) if len(named) == 1 else []
     )
     if kind is Mode.WRONG_PATIENT:
-        records += _another_patient(records, population)
+        records += _another_patient(records, population, spec.resource_type)
     candidates = [
         (record, resource) for record in records for resource in record.of_type(spec.resource_type)
     ]
@@ -296,13 +296,33 @@ def _known_params(spec: SearchSpec, mode: ServerMode) -> set[str]:
     return known
 
 
+# How far a wrong-patient server looks for another patient with data of the searched type, and
+# what it found: (seed, size, resource type, index searched from) → index found.
+_OTHERS_SCANNED = 64
+_others_found: dict[tuple[int, int, str, int], int] = {}
+
+
 def _another_patient(
-    records: Sequence[PatientRecord], population: Population
+    records: Sequence[PatientRecord], population: Population, resource_type: str
 ) -> list[PatientRecord]:
-    """The patient after the first of ``records`` in the population (patient 0 after a fixture
-    or nobody), whose data a wrong-patient server mixes in; none when that is the same one."""
-    index = population.index_of(records[0].nin) if records else None
-    other = population.record(population.nin(0 if index is None else (index + 1) % population.size))
+    """Whose data a wrong-patient server mixes in: the next patient in the population after the
+    first of ``records`` (after patient -1 for a fixture or nobody) that has ``resource_type``
+    resources, or the very next one when none of the following ones has any."""
+    start = population.index_of(records[0].nin) if records else None
+    start = -1 if start is None else start
+    key = (population.seed, population.size, resource_type, start)
+    index = _others_found.get(key)
+    if index is None:
+        index = (start + 1) % population.size
+        for step in range(1, min(_OTHERS_SCANNED, population.size) + 1):
+            candidate = (start + step) % population.size
+            if population.record_at(candidate).of_type(resource_type):
+                index = candidate
+                break
+        if len(_others_found) > 10_000:
+            _others_found.clear()
+        _others_found[key] = index
+    other = population.record(population.nin(index))
     if other is None or any(r.patient_id == other.patient_id for r in records):
         return []
     return [other]
