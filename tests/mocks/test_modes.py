@@ -313,7 +313,13 @@ async def test_admin_route_switches_shows_and_resets_the_mode(
         assert await response.json() == body
     assert registries.mode(Source.CORE_RECORD) == ServerMode.of(Mode.STANDARD, ["status"])
     assert registries.mode(Source.DOCUMENTS) == DIALECT
-    for bad in ({"mode": "lenient"}, {"mode": "strict", "extra": 1}, {"unknown_params": "x"}, []):
+    bad_bodies: list[object] = [
+        {"mode": "lenient"},
+        {"mode": "strict", "extra": 1},
+        {"unknown_params": "x"},
+        [],
+    ]
+    for bad in bad_bodies:
         async with session.put(admin, json=bad) as response:
             assert response.status == 400, bad
     async with session.put(admin, data=b"{not json") as response:
