@@ -35,6 +35,28 @@ class Code:
     display: str | None = strawberry.field(description="Human-readable text for the code.")
 
 
+@strawberry.type(description="One coding of a coded concept, with the name of its code system.")
+class Coding:
+    system: str | None = strawberry.field(description="The code system (URI or OID).")
+    system_name: str | None = strawberry.field(
+        description="The code system's common name (SNOMED CT, ICD-10, ATC…); null when the "
+        "gateway does not know the system."
+    )
+    code: str | None = strawberry.field(description="The code.")
+    display: str | None = strawberry.field(description="Human-readable text for the code.")
+
+
+# Code systems by the names clinicians know them by.
+SYSTEM_NAMES = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "urn:oid:2.16.578.1.12.4.1.1.7110": "ICD-10",
+    "http://loinc.org": "LOINC",
+    "http://www.whocc.no/atc": "ATC",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+}
+
+
 @strawberry.type(description="A measured amount.")
 class Quantity:
     value: float | None = strawberry.field(description="The number.")
@@ -69,6 +91,22 @@ def code(concept: Any) -> Code:
         code=text(coding.get("code")),
         display=text(coding.get("display")) or text(concept.get("text")),
     )
+
+
+def codings(concept: Any) -> list[Coding]:
+    """Every coding of a CodeableConcept that holds a code or a display, in its order."""
+    if not isinstance(concept, Mapping):
+        return []
+    result = []
+    for coding in concept.get("coding") or ():
+        if not isinstance(coding, Mapping):
+            continue
+        system, code_, display = (text(coding.get(k)) for k in ("system", "code", "display"))
+        if code_ is None and display is None:
+            continue
+        name = SYSTEM_NAMES.get(system) if system is not None else None
+        result.append(Coding(system=system, system_name=name, code=code_, display=display))
+    return result
 
 
 def quantity(value: Any) -> Quantity | None:
