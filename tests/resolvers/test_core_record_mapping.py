@@ -23,6 +23,7 @@ from mocks.record import PatientRecord
 from resolvers.common import Coding, codings
 from resolvers.core_record import client
 from resolvers.core_record import critical_information as critical
+from resolvers.core_record.demographics import core_patient
 from resolvers.core_record.own_registrations import next_of_kin
 
 EDGE_CASES = Path(__file__).resolve().parents[1] / "data" / "r4_edge_cases.json"
@@ -339,3 +340,22 @@ def test_every_clinicians_entry_the_mocks_write_is_shown(record: PatientRecord) 
     flags = record.of_type("Flag")
     needs = [f for f in flags if critical.kind_of(f) == "communication-need"]
     assert len(client._flags(_result(flags)).warnings) == len(flags) - len(needs)
+
+
+# The Patient: partial dates and addresses as US Core writes them.
+
+
+def test_a_patient_born_in_a_year_and_living_at_a_street_address_is_read() -> None:
+    patient = core_patient({
+        "resourceType": "Patient",
+        "id": "p",
+        "birthDate": "1932",
+        "deceasedDateTime": "2026-10",
+        "address": [{"line": ["Storgata 1"], "city": "Oslo", "postalCode": "0155"}],
+        "communication": [{"language": {"text": "Nordsamisk"}}, {"language": {}}],
+    })  # fmt: skip
+    assert patient.details.birth_date is not None and str(patient.details.birth_date) == "1932"
+    assert patient.details.birth_date.precision is Precision.YEAR
+    assert patient.details.deceased and str(patient.details.deceased_at) == "2026-10"
+    assert patient.details.municipality is None, "no municipality: null, not one of nulls"
+    assert [(lang.code, lang.name) for lang in patient.languages] == [(None, "Nordsamisk")]
