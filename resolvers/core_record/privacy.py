@@ -15,7 +15,7 @@ and only Consents understood in full. Which Consents count:
 - every other active Consent (scope ``patient-privacy``, or no scope the gateway recognises) is
   a privacy setting, and must be one it understands.
 
-A privacy setting not understood (another category such as LOINC 59284-0 with an OPTIN/OPTOUT
+A privacy setting not understood (another category such as LOINC 59284-0, a coded OPTIN/OPTOUT
 policy, a provision this module cannot interpret, an actor without an HPR number) raises
 ``ConsentNotUnderstood``, which the source client turns into PRIVACY_SETTINGS_UNKNOWN. A block
 or restriction not understood is not a block or restriction absent: then nothing is shown.
@@ -41,6 +41,8 @@ PRIVACY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/privacy"
 
 CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 PRIVACY_SCOPE = "patient-privacy"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+OPT_POLICIES = frozenset({"OPTIN", "OPTINR", "OPTOUT", "OPTOUTE"})
 
 ACTIVE = "active"
 # FHIR R4's other Consent statuses: none of them is in force. Any other status is not FHIR.
@@ -62,9 +64,23 @@ def _codes(concept: Any, system: str) -> set[Any]:
 
 
 def _privacy_codes(consent: Mapping[str, Any]) -> set[Any]:
-    """Codes of the gateway's privacy system anywhere a Consent classifies itself."""
-    concepts = [consent.get("scope"), *(consent.get("category") or ())]
+    """Codes of the gateway's privacy system anywhere a Consent classifies itself or names
+    what it restricts."""
+    provision = consent.get("provision")
+    concepts = [
+        consent.get("scope"),
+        *(consent.get("category") or ()),
+        *((provision.get("code") or ()) if isinstance(provision, Mapping) else ()),
+    ]
     return set().union(*(_codes(concept, PRIVACY_SYSTEM) for concept in concepts))
+
+
+def _check_policy(consent: Mapping[str, Any]) -> None:
+    """The gateway's privacy Consents give their legal basis as text. A coded opt-in/opt-out
+    policy (v3 ActCode OPTIN, OPTOUT…) would turn what the provision means around; this reader
+    does not apply one, so such a Consent is not understood."""
+    if _codes(consent.get("policyRule"), ACT_CODE_SYSTEM) & OPT_POLICIES:
+        raise ConsentNotUnderstood("a privacy Consent with an opt-in or opt-out policy")
 
 
 def _about_something_else(consent: Mapping[str, Any]) -> bool:
@@ -148,6 +164,7 @@ def privacy_settings(result: SearchResult) -> PrivacySettings:
         if _about_something_else(consent) or not _in_force(consent):
             continue
         category = _category(consent)
+        _check_policy(consent)
         provision = _provision(consent, category)
         if category == "reservation":
             reserved = True

@@ -69,6 +69,7 @@ def test_a_block_that_names_nobody_is_not_understood() -> None:
 # Which Consents are privacy settings, and what one not understood does (issue 15).
 
 SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 EDGE_CASES = Path(__file__).resolve().parents[1] / "data" / "r4_edge_cases.json"
 
 
@@ -191,3 +192,27 @@ async def test_a_read_cut_short_is_still_a_bad_response_not_an_unknown_setting()
 async def test_settings_understood_are_read_through_the_client() -> None:
     settings = await _read(SearchResult([_block("9144901"), _loinc_consent("research")]))
     assert settings.blocked_hpr_numbers == {"9144901"}
+
+
+def test_a_privacy_setting_with_a_coded_opt_in_or_opt_out_policy_is_not_understood() -> None:
+    for policy in ("OPTIN", "OPTOUT"):
+        coded = {"coding": [{"system": ACT_CODE, "code": policy}]}
+        consent = {**_block("9144901"), "policyRule": coded}
+        with pytest.raises(ConsentNotUnderstood, match="opt-out"):
+            privacy_settings(SearchResult([consent]))
+    # The legal basis as text, as the core record writes it, is fine.
+    text_only = {**_block("9144901"), "policyRule": {"text": "Kjernejournalforskriften: block"}}
+    assert privacy_settings(SearchResult([text_only])).blocked_hpr_numbers == {"9144901"}
+
+
+def test_a_restriction_of_our_sections_under_another_scope_still_holds() -> None:
+    consent = {
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": _scope("research"),
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "provision": {"type": "deny", "code": [{"coding": [{"system": PRIVACY_SYSTEM,
+                                                            "code": "medications"}]}]},
+    }  # fmt: skip
+    with pytest.raises(ConsentNotUnderstood, match="category"):
+        privacy_settings(SearchResult([consent]))
