@@ -230,6 +230,13 @@ class FhirSource:
         return await asyncio.shield(flight)
 
     async def _read_capabilities(self) -> Capabilities:
+        # Behind the breaker like any search: a registry that is down is not asked for its
+        # CapabilityStatement on every request either.
+        found = await self.upstream.guarded(self._capability_statement)
+        self._capabilities, self._capabilities_read_at = found, time.monotonic()
+        return found
+
+    async def _capability_statement(self) -> Capabilities:
         try:
             statement = await self._get_json(
                 f"{self.base_url}/metadata", None, "CapabilityStatement"
@@ -245,7 +252,6 @@ class FhirSource:
                 raise SourceBadResponse(
                     self.name, f"{self._label} sent an unusable CapabilityStatement"
                 ) from exc
-        self._capabilities, self._capabilities_read_at = found, time.monotonic()
         return found
 
     async def _mode(self) -> BindingMode:
@@ -265,7 +271,7 @@ class FhirSource:
     async def binding(self, patient: NationalIdentityNumber) -> PatientBinding:
         """How this source names ``patient``: in reference mode, the ids of the registry's own
         Patient resources with the number (``Patient?identifier=``, cached and single-flight
-        like any search, remembered here for the source's ``cache_ttl_s``, and once per request
+        like any search, remembered here for the source's ``binding_ttl_s``, and once per request
         whatever the cache)."""
         memo = request_bindings.get()
         if memo is None:
@@ -285,7 +291,7 @@ class FhirSource:
             return unbound
         now = time.monotonic()
         kept = self._bindings.get(patient.value)
-        if kept is not None and now - kept[0] < self._settings.cache_ttl_s:
+        if kept is not None and now - kept[0] < self._settings.binding_ttl_s:
             return kept[1]
         served = await self._read_search(
             "Patient",
@@ -302,7 +308,7 @@ class FhirSource:
         bound = dataclasses.replace(
             unbound, patient_ids=bound_patient_ids(self.name, served.value.matches)
         )
-        if served.provenance.stale_after is None:
+        if served.provenance.stale_after is None and bound.patient_ids:
             self._bindings[patient.value] = (now, bound)
             self._bindings.move_to_end(patient.value)
             while len(self._bindings) > _BINDINGS_KEPT:

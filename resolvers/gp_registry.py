@@ -135,6 +135,11 @@ class GpRegistryClient:
     def __init__(self, fhir: FhirSource) -> None:
         self._fhir = fhir
 
+    @property
+    def resource_type(self) -> str:
+        """What the GP search searches: the patient (standard) or GP relations (Norwegian)."""
+        return "PractitionerRole" if self._fhir.routes == "norwegian" else "Patient"
+
     async def regular_gp(self, nin: NationalIdentityNumber) -> Page[RegularGp | None]:
         """The patient's current regular GP, or None when they have none."""
         if self._fhir.routes == "norwegian":
@@ -168,7 +173,7 @@ def prefetch(
     client = ctx.clients.gp_registry
     return (
         ctx.fetches.search(
-            SOURCE.value, "PractitionerRole", nin.value, lambda: client.regular_gp(nin)
+            SOURCE.value, client.resource_type, nin.value, lambda: client.regular_gp(nin)
         ),
     )
 
