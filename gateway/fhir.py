@@ -226,14 +226,30 @@ class FhirSource:
         flight = self._capabilities_flight
         if flight is None or flight.done():
             flight = asyncio.ensure_future(self._read_capabilities())
+            flight.add_done_callback(_retrieved)
             self._capabilities_flight = flight
-        return await asyncio.shield(flight)
+        try:
+            # Shared by every request that needs it, so each waits only to its own deadline.
+            return await asyncio.wait_for(asyncio.shield(flight), remaining())
+        except TimeoutError:
+            raise SourceTimeout(self.name, f"{self._label} did not answer in time") from None
 
     async def _read_capabilities(self) -> Capabilities:
         # Behind the breaker like any search: a registry that is down is not asked for its
         # CapabilityStatement on every request either.
         found = await self.upstream.guarded(self._capability_statement)
         self._capabilities, self._capabilities_read_at = found, time.monotonic()
+        if self.binding_mode is None:
+            self.binding_mode = (
+                BindingMode.REFERENCE
+                if found.searches_by("Patient", "identifier")
+                else BindingMode.CHAINED
+            )
+            log.info(
+                "%s: patients are bound by %s (from its CapabilityStatement)",
+                self.name,
+                self.binding_mode,
+            )
         return found
 
     async def _capability_statement(self) -> Capabilities:
@@ -257,16 +273,8 @@ class FhirSource:
     async def _mode(self) -> BindingMode:
         if self.binding_mode is not None:
             return self.binding_mode
-        capabilities = await self.capabilities()
-        mode = (
-            BindingMode.REFERENCE
-            if capabilities.searches_by("Patient", "identifier")
-            else BindingMode.CHAINED
-        )
-        if self.binding_mode is None:
-            log.info("%s: patients are bound by %s (from its CapabilityStatement)", self.name, mode)
-        self.binding_mode = mode
-        return mode
+        await self.capabilities()  # which chooses the mode
+        return self.binding_mode or BindingMode.REFERENCE
 
     async def binding(self, patient: NationalIdentityNumber) -> PatientBinding:
         """How this source names ``patient``: in reference mode, the ids of the registry's own
@@ -582,7 +590,8 @@ class FhirSource:
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:
-    """A binding started ahead may fail with no one waiting; its searches report the error."""
+    """A shared flight (a binding, a CapabilityStatement) may fail with no one left waiting:
+    those that waited report the error."""
     if not future.cancelled():
         future.exception()
 

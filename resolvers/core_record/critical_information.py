@@ -16,6 +16,9 @@ from gateway.fhir import first, text
 from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import (
+    ATC_SYSTEM,
+    ICD10_NO_SYSTEM,
+    ICD10_SYSTEM,
     Code,
     Coding,
     HealthPersonnel,
@@ -42,8 +45,8 @@ errors, just not critical information. On a Condition and a Flag it is a ``categ
 its own; on a Procedure (whose ``category`` is one concept in R4) a second coding of it, next to
 the kind (``ongoing-treatment`` or ``procedure-change``). docs/fhir-profile.md, "Core record"."""
 
-ATC_SYSTEMS = frozenset({"http://www.whocc.no/atc"})
-ICD10_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/icd-10", "urn:oid:2.16.578.1.12.4.1.1.7110"})
+ATC_SYSTEMS = frozenset({ATC_SYSTEM})
+ICD10_SYSTEMS = frozenset({ICD10_SYSTEM, ICD10_NO_SYSTEM})
 """ICD-10, as HL7 names it and as the Norwegian Directorate of eHealth's OID (volven 7110)."""
 
 # Condition clinical statuses that are "active" (recurrence and relapse are kinds of active in
