@@ -68,7 +68,7 @@ async def test_a_number_the_server_does_not_know_is_no_patient(
 async def test_an_active_privacy_consent_the_gateway_does_not_understand_withholds_everything(
     independent_gateway: GatewayServer,
 ) -> None:
-    # EDGE_B's record holds an active patient-privacy Consent with an OPTOUT policy and a LOINC
+    # EDGE_B's record holds an active patient-privacy Consent with a policy of its own and a LOINC
     # category (59284-0): not a reservation, restriction or block the gateway knows. Read as no
     # restriction it would be a fail-open; it must withhold the patient instead.
     body = await independent_gateway.graphql(SUMMARY_QUERY, {"nin": EDGE_B.nin})
