@@ -616,18 +616,27 @@ def combine(
     )
 
 
-async def lab_results_section(ctx: Context, nin: NationalIdentityNumber) -> LabResultsSection:
-    """The lab results section for ``nin``."""
-    reports, unreported_results = combine(*await all_of(*prefetch(ctx, nin)))
-    entries = len(reports.value or []) + len(unreported_results.value or [])
-    if reports.outcome.error is not None:
-        entries = 0
+def section_of(
+    reports: Fetched[list[LabReport]], observations: Fetched[list[LabResult]]
+) -> LabResultsSection:
+    """The section from its two searches: reports completed from the laboratory Observations,
+    the rest of those unreported. PARTIAL when a report names results that could not be read,
+    UNAVAILABLE when the reports could not be read (the Observations alone say too little)."""
+    reports, unreported_results = combine(reports, observations)
+    entries = 0
+    if reports.outcome.error is None:
+        entries = len(reports.value or []) + len(unreported_results.value or [])
     fields = section_fields(SOURCE, [reports, unreported_results], entries)
     if fields["status"] is SectionStatus.PARTIAL and reports.outcome.error is not None:
-        # Without the reports nothing of the section can be shown.
         fields["status"] = SectionStatus.UNAVAILABLE
     if fields["status"] is SectionStatus.COMPLETE and any(
         r.missing_results for r in reports.value or []
     ):
         fields["status"] = SectionStatus.PARTIAL
     return LabResultsSection(**fields, _reports=reports, _unreported=unreported_results)
+
+
+async def lab_results_section(ctx: Context, nin: NationalIdentityNumber) -> LabResultsSection:
+    """The lab results section for ``nin``."""
+    reports, observations = await all_of(*prefetch(ctx, nin))
+    return section_of(reports, observations)
