@@ -608,12 +608,12 @@ def combine(
     if reports.outcome.error is not None or observations.outcome.error is not None:
         return reports, observations
     results = observations.value or []
-    found = {str(r.id): r for r in results}
-    completed = [with_results(r, found) for r in reports.value or []]
-    return (
-        Fetched(completed, reports.outcome),
-        Fetched(unreported(completed, results), observations.outcome),
-    )
+    named = reports.value or []
+    if any(r._missing_ids for r in named):
+        found = {str(r.id): r for r in results}
+        reports = Fetched([with_results(r, found) for r in named], reports.outcome)
+    # Else the mapped list itself (shared by the requests a cached answer serves) is kept.
+    return reports, Fetched(unreported(reports.value or [], results), observations.outcome)
 
 
 def section_of(

@@ -12,12 +12,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gateway.errors import SourceError, SourceUnavailable
 from gateway.fetch import Fetched, Page, SearchOutcome
 from gateway.fhir import SearchResult
 from gateway.identity import parse
+from mocks import MockRegistries, Source, fixture
 from mocks.generate_reports import SYSTEM_OBSERVATION_CATEGORY, covid_result, laboratory_report
 from mocks.lab_results import SEARCHES
 from mocks.record import RecordBuilder
@@ -32,6 +34,8 @@ from resolvers.lab_results import (
     _observations,
     _reports,
     _result,
+    is_lab_observation,
+    is_lab_report,
     section_of,
 )
 from resolvers.parties import PartyKind
@@ -39,6 +43,7 @@ from resolvers.section import SectionStatus
 
 EDGE = Path(__file__).resolve().parents[1] / "data" / "r4_edge_cases.json"
 NIN = parse("20863205485")
+HOME_CARE = fixture("home-care-elderly").nin
 
 
 def _edge() -> dict[str, dict[str, Any]]:
@@ -425,3 +430,37 @@ def test_the_mock_reports_results_carry_the_laboratory_category() -> None:
     assert [r.id for r in results] == [observation["id"]]
     assert mapped.results[0].is_covid19_test
     assert mapped.results[0].interpretation is Interpretation.POSITIVE
+
+
+async def test_the_mock_registry_answers_both_searches_and_a_read_by_id(
+    registries: MockRegistries,
+) -> None:
+    base = registries.base_urls[Source.LAB_RESULTS]
+    patient = ("subject:identifier", parse(HOME_CARE).fhir_token)
+
+    async def get(path: str, *params: tuple[str, str]) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{base}/{path}", params=[patient, *params]) as response,
+        ):
+            assert response.status == 200, await response.text()
+            body: dict[str, Any] = await response.json(content_type=None)
+            return body
+
+    def matches(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+        return [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+
+    include = ("_include", "DiagnosticReport:result")
+    reports = await get("DiagnosticReport", ("category", LAB_REPORTS), include, ("_count", "100"))
+    assert reports["total"] > 0
+    assert all(is_lab_report(r) for r in matches(reports))
+    included = [e["resource"] for e in reports["entry"] if e["search"]["mode"] == "include"]
+    assert included and all(is_lab_observation(o) for o in included)
+    labs = await get("Observation", ("category", LAB_OBSERVATIONS), ("_count", "100"))
+    assert labs["total"] > 0
+    assert all(is_lab_observation(o) for o in matches(labs))
+    vitals = await get("Observation", ("category", f"{SYSTEM_OBSERVATION_CATEGORY}|vital-signs"))
+    assert vitals["total"] == 0
+    wanted = [o["id"] for o in matches(labs)[:2]]
+    by_id = await get("Observation", ("_id", ",".join(wanted)))
+    assert sorted(o["id"] for o in matches(by_id)) == sorted(wanted)
