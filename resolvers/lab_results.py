@@ -450,8 +450,11 @@ def _report(report: Mapping[str, Any], result: SearchResult) -> LabReport:
         if not isinstance(reference, Mapping):
             continue
         target = reference_target(reference)
-        local = text(reference.get("reference"))
-        key = target[1] if target else (local or "")
+        local = text(reference.get("reference")) or ""
+        # Results are known by id: a contained one's ``#id`` names the id it carries.
+        key = target[1] if target else local.removeprefix("#")
+        if key in order:
+            continue  # named twice: one result
         observation = resolve(reference)
         order.append(key)
         if observation is not None:

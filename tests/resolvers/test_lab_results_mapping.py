@@ -464,3 +464,26 @@ async def test_the_mock_registry_answers_both_searches_and_a_read_by_id(
     wanted = [o["id"] for o in matches(labs)[:2]]
     by_id = await get("Observation", ("_id", ",".join(wanted)))
     assert sorted(o["id"] for o in matches(by_id)) == sorted(wanted)
+
+
+def test_contained_absolute_and_repeated_result_references() -> None:
+    report = copy.deepcopy(R["a-dr-lab"])
+    contained = {**copy.deepcopy(R["a-obs-creatinine"]), "id": "c1"}
+    report["contained"] = [contained]
+    report["result"] = [
+        {"reference": "#c1"},
+        {"reference": "https://lab.example/fhir/Observation/a-obs-hemoglobin"},
+        {"reference": "Observation/a-obs-hemoglobin"},
+        {"reference": "Observation/a-obs-leukocytes"},
+        {"identifier": {"system": "urn:example", "value": "unreadable"}},
+    ]
+    (mapped,) = _reports(SearchResult([report], _included("a-obs-hemoglobin")))
+    assert [r.id for r in mapped.results] == ["c1", "a-obs-hemoglobin"]
+    assert mapped.missing_results == 2  # leukocytes (readable by id) and a logical reference
+    found = {"a-obs-leukocytes": _result(R["a-obs-leukocytes"])}
+    section = section_of(_fetched([mapped]), _fetched(list(found.values())))
+    reports = section.reports()
+    assert reports is not None
+    assert [r.id for r in reports[0].results] == ["c1", "a-obs-hemoglobin", "a-obs-leukocytes"]
+    assert reports[0].missing_results == 1
+    assert section.status is SectionStatus.PARTIAL, "a reference that cannot be read is missing"
