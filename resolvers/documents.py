@@ -22,7 +22,7 @@ from gateway.fhir import FhirSource, SearchResult, first, text
 from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Organization, newest_first
-from resolvers.parties import Party, PartyKind, party, reference_target
+from resolvers.parties import Party, PartyKind, contained_in, party, reference_target
 from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.DOCUMENTS
@@ -180,7 +180,8 @@ def _document(resource: Mapping[str, Any], replaced_by: Mapping[str, str]) -> Do
         raise TypeError("attachment.data is not base64 text")
     url = text(attachment.get("url"))
     binary = _BINARY_URL.fullmatch(url) if url else None
-    authors = [p for p in (party(a) for a in resource.get("author") or ()) if p is not None]
+    resolve = contained_in(resource)
+    authors = [p for p in (party(a, resolve) for a in resource.get("author") or ()) if p]
     organisation = next((a for a in authors if a.kind is PartyKind.ORGANISATION), None)
     type_text = text(concept.get("text")) or text(coding.get("display"))
     return Document(

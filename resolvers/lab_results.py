@@ -29,7 +29,7 @@ from gateway.fhir import FhirSource, SearchResult, first, text
 from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Code, Organization, Quantity, code, newest_first, quantity
-from resolvers.parties import Party, PartyKind, party, reference_target
+from resolvers.parties import Party, PartyKind, contained_in, party, reference_target
 from resolvers.section import Section, SectionStatus, SourceName, section_fields
 
 SOURCE = SourceName.LAB_RESULTS
@@ -422,29 +422,19 @@ def is_lab_observation(observation: Mapping[str, Any]) -> bool:
     return _has_category(observation, OBSERVATION_CATEGORY, "laboratory")
 
 
-def _contained(resource: Mapping[str, Any], local: str) -> Mapping[str, Any] | None:
-    return next(
-        (
-            c
-            for c in resource.get("contained") or ()
-            if isinstance(c, Mapping) and f"#{c.get('id')}" == local
-        ),
-        None,
-    )
-
-
 def _report(report: Mapping[str, Any], result: SearchResult) -> LabReport:
     order: list[str] = []
     found: list[LabResult] = []
     missing_ids: list[str] = []
     missing = 0
 
+    contained = contained_in(report)
+
     def resolve(reference: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        local = text(reference.get("reference"))
-        if local is not None and local.startswith("#"):
-            return _contained(report, local)
         target = reference_target(reference)
-        return result.included.get(f"{target[0]}/{target[1]}") if target else None
+        if target is None:
+            return contained(reference)
+        return result.included.get(f"{target[0]}/{target[1]}")
 
     for reference in report.get("result") or ():
         if not isinstance(reference, Mapping):

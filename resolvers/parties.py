@@ -65,6 +65,25 @@ def reference_target(reference: Mapping[str, Any]) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def contained_in(resource: Mapping[str, Any]) -> Resolver:
+    """Resolves ``#id`` references among ``resource.contained``."""
+
+    def resolve(reference: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        local = text(reference.get("reference"))
+        if local is None or not local.startswith("#"):
+            return None
+        return next(
+            (
+                c
+                for c in resource.get("contained") or ()
+                if isinstance(c, Mapping) and f"#{c.get('id')}" == local
+            ),
+            None,
+        )
+
+    return resolve
+
+
 def party(reference: Any, resolve: Resolver | None = None) -> Party | None:
     """The party a FHIR ``Reference`` names. Its kind comes from the reference's ``type``, its
     target type, the resource it resolves to, or else its identifier's system (an HPR number is

@@ -201,3 +201,22 @@ async def test_no_url_and_no_data_is_still_no_content_link() -> None:
     document = _mapped(empty)["a-doc-type-only"]
     with pytest.raises(SourceBadResponse, match="no content link"):
         await DocumentsClient(FakeFhir({})).content(NIN, document)  # type: ignore[arg-type]
+
+
+def test_a_contained_author_is_named_from_its_resource() -> None:
+    document = copy.deepcopy(R["a-doc-type-only"])
+    document["contained"] = [
+        {
+            "resourceType": "Practitioner",
+            "id": "p1",
+            "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.4", "value": "565501872"}],
+            "name": [{"family": "Strand", "given": ["Henrik"]}],
+        }
+    ]
+    document["author"] = [{"reference": "#p1"}]
+    (author,) = _mapped(document)["a-doc-type-only"].authors
+    assert (author.kind, author.name, author.hpr_number) == (
+        PartyKind.PERSON,
+        "Henrik Strand",
+        "565501872",
+    )
