@@ -40,6 +40,7 @@ from resolvers.lab_results import (
 )
 from resolvers.parties import PartyKind
 from resolvers.section import SectionStatus
+from tests.conftest import SchemaRunner
 
 EDGE = Path(__file__).resolve().parents[1] / "data" / "r4_edge_cases.json"
 NIN = parse("20863205485")
@@ -487,3 +488,55 @@ def test_contained_absolute_and_repeated_result_references() -> None:
     assert [r.id for r in reports[0].results] == ["c1", "a-obs-hemoglobin", "a-obs-leukocytes"]
     assert reports[0].missing_results == 1
     assert section.status is SectionStatus.PARTIAL, "a reference that cannot be read is missing"
+
+
+LAB_QUERY = """
+query($nin: NationalIdentityNumber!) {
+  patient(nin: $nin) {
+    labResults {
+      status emptyReason searches { resourceType status }
+      reports {
+        id status effectiveAt issuedAt missingResults
+        laboratory { name organizationNumber }
+        performers { kind name organizationNumber }
+        results {
+          id effectiveAt value { value unit } valueText interpretation interpretationText
+          referenceRange { text } isCovid19Test components { test { code } }
+        }
+      }
+      unreportedResults { id }
+    }
+    documents {
+      status
+      documents { id title status docStatus replacedBy date authors { kind name } author { name } }
+    }
+  }
+}"""
+
+
+async def test_the_section_through_the_schema_against_the_mock_registries(
+    runner: SchemaRunner,
+) -> None:
+    body = await runner.execute(LAB_QUERY, {"nin": fixture("covid-tested").nin})
+    assert body["errors"] == [], body["errors"]
+    section = body["data"]["patient"]["labResults"]
+    assert section["status"] == "COMPLETE"
+    assert sorted(s["resourceType"] for s in section["searches"]) == [
+        "DiagnosticReport",
+        "Observation",
+    ]
+    reports = section["reports"]
+    assert reports and all(r["missingResults"] == 0 and r["results"] for r in reports)
+    assert all(r["laboratory"]["name"] for r in reports)
+    assert {p["kind"] for r in reports for p in r["performers"]} == {"ORGANISATION"}
+    covid = [x for r in reports for x in r["results"] if x["isCovid19Test"]]
+    assert {x["interpretation"] for x in covid} >= {"POSITIVE", "NEGATIVE"}
+    # Every mock Observation belongs to a report.
+    assert section["unreportedResults"] == []
+    documents = body["data"]["patient"]["documents"]
+    assert documents["status"] == "COMPLETE"
+    assert documents["documents"], "the fixture has a document"
+    for document in documents["documents"]:
+        assert document["status"] == "CURRENT" and document["title"]
+        assert document["author"]["name"] == document["authors"][0]["name"]
+        assert document["authors"][0]["kind"] == "ORGANISATION"
