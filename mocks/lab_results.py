@@ -38,12 +38,16 @@ SEARCHES = (
     SearchSpec(
         "DiagnosticReport",
         "subject:identifier",
-        includes={"DiagnosticReport:result": references_at("result.reference")},
+        includes={
+            "DiagnosticReport:result": references_at("result.reference"),
+            "DiagnosticReport:performer": references_at("performer.reference"),
+        },
         token_params={"category": category_token(SYSTEM_DIAGNOSTIC_SERVICE)},
     ),
     SearchSpec(
         "Observation",
         "subject:identifier",
+        includes={"Observation:performer": references_at("performer.reference")},
         token_params={
             "category": category_token(SYSTEM_OBSERVATION_CATEGORY),
             "_id": resource_id,
@@ -53,6 +57,6 @@ SEARCHES = (
 
 
 def create_app(population: Population, injector: FaultInjector | None = None) -> web.Application:
-    """``GET DiagnosticReport?subject:identifier=…&category=…|LAB&_include=DiagnosticReport:result``
-    and ``GET Observation?subject:identifier=…&category=…|laboratory`` (or ``&_id=a,b``)."""
+    """``GET DiagnosticReport?subject=…&category=…|LAB&_include=DiagnosticReport:result`` (and
+    ``:performer``), and ``GET Observation?subject=…&category=…|laboratory`` (or ``&_id=a,b``)."""
     return create_registry_app(Source.LAB_RESULTS, population, SEARCHES, injector)

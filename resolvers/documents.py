@@ -22,7 +22,7 @@ from gateway.fhir import FhirSource, SearchResult, first, text
 from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Organization, newest_first
-from resolvers.parties import Party, PartyKind, contained_in, party, reference_target
+from resolvers.parties import Party, PartyKind, party, reference_target, resolver_for
 from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.DOCUMENTS
@@ -168,7 +168,9 @@ def _decoded_size(data: str) -> int:
     return len(stripped) * 3 // 4 - stripped[-2:].count("=")
 
 
-def _document(resource: Mapping[str, Any], replaced_by: Mapping[str, str]) -> Document:
+def _document(
+    resource: Mapping[str, Any], replaced_by: Mapping[str, str], result: SearchResult
+) -> Document:
     concept = resource.get("type") or {}
     coding = first(concept.get("coding"))
     attachment = _attachment(resource)
@@ -180,7 +182,8 @@ def _document(resource: Mapping[str, Any], replaced_by: Mapping[str, str]) -> Do
         raise TypeError("attachment.data is not base64 text")
     url = text(attachment.get("url"))
     binary = _BINARY_URL.fullmatch(url) if url else None
-    resolve = contained_in(resource)
+    resolve = resolver_for(resource, result.included)
+
     authors = [p for p in (party(a, resolve) for a in resource.get("author") or ()) if p]
     organisation = next((a for a in authors if a.kind is PartyKind.ORGANISATION), None)
     type_text = text(concept.get("text")) or text(coding.get("display"))
@@ -227,7 +230,7 @@ def _replacements(resources: list[Mapping[str, Any]]) -> dict[str, str]:
 def _documents(result: SearchResult) -> list[Document]:
     shown = [r for r in result.matches if _shown(r)]
     replaced_by = _replacements(shown)
-    return newest_first([_document(r, replaced_by) for r in shown], "date")
+    return newest_first([_document(r, replaced_by, result) for r in shown], "date")
 
 
 # Content lives at the same registry, as a relative ``Binary/<id>`` (docs/fhir-profile.md).
@@ -284,7 +287,8 @@ class DocumentsClient:
         newest first."""
         return await self._fhir.fetch(
             "DocumentReference",
-            [],
+            # Names the person or organisation an author is given only as a reference.
+            [("_include", "DocumentReference:author")],
             _documents,
             patient=nin,
             by="subject",

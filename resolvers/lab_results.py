@@ -29,7 +29,7 @@ from gateway.fhir import FhirSource, SearchResult, first, text
 from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Code, Organization, Quantity, code, newest_first, quantity
-from resolvers.parties import Party, PartyKind, contained_in, party, reference_target
+from resolvers.parties import Party, PartyKind, Resolver, party, reference_target, resolver_for
 from resolvers.section import Section, SectionStatus, SourceName, section_fields
 
 SOURCE = SourceName.LAB_RESULTS
@@ -368,7 +368,7 @@ def _shown(resource: Mapping[str, Any]) -> bool:
     return resource.get("status") not in ("entered-in-error", "cancelled")
 
 
-def _result(observation: Mapping[str, Any]) -> LabResult:
+def _result(observation: Mapping[str, Any], included: Mapping[str, Any] | None = None) -> LabResult:
     test = code(observation.get("code"))
     value = _value(observation)
     flag, words = _interpretation(observation)
@@ -389,12 +389,14 @@ def _result(observation: Mapping[str, Any]) -> LabResult:
         interpretation=flag,
         interpretation_text=words,
         effective_at=_effective(observation),
-        performers=_parties(observation.get("performer")),
+        performers=_parties(
+            observation.get("performer"), resolver_for(observation, included or {})
+        ),
         is_covid19_test=test.code in COVID19_TESTS,
     )
 
 
-def _parties(references: Any, resolve: Any = None) -> list[Party]:
+def _parties(references: Any, resolve: Resolver | None = None) -> list[Party]:
     found = (party(r, resolve) for r in references or () if isinstance(r, Mapping))
     return [p for p in found if p is not None]
 
@@ -428,13 +430,7 @@ def _report(report: Mapping[str, Any], result: SearchResult) -> LabReport:
     missing_ids: list[str] = []
     missing = 0
 
-    contained = contained_in(report)
-
-    def resolve(reference: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        target = reference_target(reference)
-        if target is None:
-            return contained(reference)
-        return result.included.get(f"{target[0]}/{target[1]}")
+    resolve = resolver_for(report, result.included)
 
     for reference in report.get("result") or ():
         if not isinstance(reference, Mapping):
@@ -449,7 +445,7 @@ def _report(report: Mapping[str, Any], result: SearchResult) -> LabReport:
         order.append(key)
         if observation is not None:
             if observation.get("resourceType") == "Observation" and _shown(observation):
-                found.append(_result(observation))
+                found.append(_result(observation, result.included))
         elif target is not None and target[0] == "Observation" and _RESOURCE_ID.fullmatch(key):
             missing_ids.append(key)
             missing += 1
@@ -490,7 +486,9 @@ def _shown_report(report: Mapping[str, Any]) -> bool:
 
 def _observations(result: SearchResult) -> list[LabResult]:
     """The laboratory Observations of a search, whatever else the server sent."""
-    results = [_result(o) for o in result.matches if is_lab_observation(o) and _shown(o)]
+    results = [
+        _result(o, result.included) for o in result.matches if is_lab_observation(o) and _shown(o)
+    ]
     return newest_first(results, "effective_at")
 
 
@@ -535,7 +533,12 @@ class LabResultsClient:
         include are read by id."""
         page = await self._fhir.fetch(
             "DiagnosticReport",
-            [("category", LAB_REPORTS), ("_include", "DiagnosticReport:result")],
+            [
+                ("category", LAB_REPORTS),
+                ("_include", "DiagnosticReport:result"),
+                # Names the laboratory or person a report gives only as a reference.
+                ("_include", "DiagnosticReport:performer"),
+            ],
             _reports,
             patient=nin,
             by="subject",
@@ -571,7 +574,7 @@ class LabResultsClient:
         """Every laboratory Observation, in a report or not, newest first."""
         return await self._fhir.fetch(
             "Observation",
-            [("category", LAB_OBSERVATIONS)],
+            [("category", LAB_OBSERVATIONS), ("_include", "Observation:performer")],
             _observations,
             patient=nin,
             by="subject",

@@ -84,6 +84,21 @@ def contained_in(resource: Mapping[str, Any]) -> Resolver:
     return resolve
 
 
+def resolver_for(resource: Mapping[str, Any], included: Mapping[str, Any]) -> Resolver:
+    """Resolves a reference among ``resource``'s contained resources (``#id``) and those that
+    came ``included`` with the answer (keyed ``Type/id``)."""
+    contained = contained_in(resource)
+
+    def resolve(reference: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        target = reference_target(reference)
+        if target is None:
+            return contained(reference)
+        found = included.get(f"{target[0]}/{target[1]}")
+        return found if isinstance(found, Mapping) else None
+
+    return resolve
+
+
 def party(reference: Any, resolve: Resolver | None = None) -> Party | None:
     """The party a FHIR ``Reference`` names. Its kind comes from the reference's ``type``, its
     target type, the resource it resolves to, or else its identifier's system (an HPR number is

@@ -28,7 +28,14 @@ async def test_edge_a_lab_reports_unreported_results_and_documents(
     (report,) = lab["reports"]
     assert report["id"] == "a-dr-lab" and report["missingResults"] == 0
     assert [r["id"] for r in report["results"]] == ["a-obs-hemoglobin", "a-obs-leukocytes"]
-    assert [p["kind"] for p in report["performers"]] == ["ORGANISATION"]
+    # Named from the Organization the server included (_include=DiagnosticReport:performer).
+    assert report["performers"] == [
+        {
+            "kind": "ORGANISATION",
+            "name": "Sørlandet sykehus HF, Avdeling for medisinsk biokjemi",
+            "organizationNumber": "974631326",
+        }
+    ]
     # Laboratory results in no report; the blood pressure (vital signs) is not one of them.
     assert sorted(r["id"] for r in lab["unreportedResults"]) == [
         "a-obs-blood-group",
@@ -47,7 +54,10 @@ async def test_edge_a_lab_reports_unreported_results_and_documents(
     assert documents["a-doc-discharge-v1"]["replacedBy"] == "a-doc-discharge-v2"
     assert documents["a-doc-type-only"]["title"] == "Consult note"
     assert documents["a-doc-discharge-v2"]["author"] is None
-    assert [a["kind"] for a in documents["a-doc-discharge-v2"]["authors"]] == ["PERSON"]
+    assert documents["a-doc-discharge-v2"]["authors"] == [
+        {"kind": "PERSON", "name": "Henrik Strand"}
+    ]
+    assert documents["a-doc-inline"]["author"] == {"name": "Arendal legesenter"}
 
 
 async def test_edge_a_inline_document_opens(independent_gateway: GatewayServer) -> None:

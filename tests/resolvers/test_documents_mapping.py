@@ -41,8 +41,11 @@ R = _edge()
 DOCUMENTS = ["a-doc-discharge-v1", "a-doc-discharge-v2", "a-doc-type-only", "a-doc-inline"]
 
 
-def _mapped(*resources: Mapping[str, Any]) -> dict[str, Document]:
-    return {str(d.id): d for d in _documents(SearchResult(list(resources), {}))}
+def _mapped(
+    *resources: Mapping[str, Any], included: Mapping[str, Any] | None = None
+) -> dict[str, Document]:
+    answer = SearchResult(list(resources), dict(included or {}))
+    return {str(d.id): d for d in _documents(answer)}
 
 
 def _all() -> dict[str, Document]:
@@ -201,6 +204,20 @@ async def test_no_url_and_no_data_is_still_no_content_link() -> None:
     document = _mapped(empty)["a-doc-type-only"]
     with pytest.raises(SourceBadResponse, match="no content link"):
         await DocumentsClient(FakeFhir({})).content(NIN, document)  # type: ignore[arg-type]
+
+
+def test_an_included_author_is_named_from_its_resource() -> None:
+    included = {"Practitioner/prac-hosp": R["prac-hosp"], "Organization/org-gp": R["org-gp"]}
+    documents = _mapped(R["a-doc-discharge-v2"], R["a-doc-inline"], included=included)
+    (doctor,) = documents["a-doc-discharge-v2"].authors
+    assert (doctor.kind, doctor.name, doctor.hpr_number) == (
+        PartyKind.PERSON,
+        "Henrik Strand",
+        "9144897",
+    )
+    office = documents["a-doc-inline"].author
+    assert office is not None
+    assert (office.name, office.organization_number) == ("Arendal legesenter", "974600951")
 
 
 def test_a_contained_author_is_named_from_its_resource() -> None:

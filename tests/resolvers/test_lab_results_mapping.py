@@ -123,6 +123,25 @@ def test_performer_kind_from_an_identifier_or_an_included_resource() -> None:
     assert mapped.laboratory.organization_number == "974589095"
 
 
+def test_an_included_performer_is_named_from_its_resource() -> None:
+    included = _included("a-obs-hemoglobin", "a-obs-leukocytes", "org-lab", "prac-hosp")
+    (report,) = _reports(SearchResult([R["a-dr-lab"]], included))
+    (laboratory,) = report.performers
+    assert laboratory.name == "Sørlandet sykehus HF, Avdeling for medisinsk biokjemi"
+    assert laboratory.organization_number == "974631326"
+    assert report.laboratory is not None
+    assert report.laboratory.organization_number == "974631326"
+    # A result's own performer, from the same answer.
+    assert report.results[0].performers[0].organization_number == "974631326"
+    (culture,) = _observations(SearchResult([R["a-obs-urine-culture"]], included))
+    (doctor,) = culture.performers
+    assert (doctor.kind, doctor.name, doctor.hpr_number) == (
+        PartyKind.PERSON,
+        "Henrik Strand",  # the reference's display wins
+        "9144897",
+    )
+
+
 def test_entered_in_error_reports_and_results_are_not_shown() -> None:
     wrong_report = {**copy.deepcopy(R["a-dr-lab"]), "id": "dr-wrong", "status": "entered-in-error"}
     wrong_result = {**R["a-obs-leukocytes"], "status": "entered-in-error"}
@@ -216,7 +235,11 @@ async def test_results_not_included_are_read_by_id_bound_to_the_patient() -> Non
     assert fhir.calls == [
         (
             "DiagnosticReport",
-            [("category", LAB_REPORTS), ("_include", "DiagnosticReport:result")],
+            [
+                ("category", LAB_REPORTS),
+                ("_include", "DiagnosticReport:result"),
+                ("_include", "DiagnosticReport:performer"),
+            ],
             "subject",
         ),
         ("Observation", [("_id", "a-obs-hemoglobin,a-obs-leukocytes")], "subject"),
@@ -243,7 +266,13 @@ async def test_a_failed_read_by_id_leaves_the_report_partial_not_failed() -> Non
 async def test_the_laboratory_observations_search_names_its_category() -> None:
     fhir = FakeFhir({"cat": [R["a-obs-creatinine"], R["a-obs-blood-pressure"]]})
     page = await LabResultsClient(fhir).laboratory_results(NIN)  # type: ignore[arg-type]
-    assert fhir.calls == [("Observation", [("category", LAB_OBSERVATIONS)], "subject")]
+    assert fhir.calls == [
+        (
+            "Observation",
+            [("category", LAB_OBSERVATIONS), ("_include", "Observation:performer")],
+            "subject",
+        )
+    ]
     assert LAB_OBSERVATIONS == (
         "http://terminology.hl7.org/CodeSystem/observation-category|laboratory"
     )
