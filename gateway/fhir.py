@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -34,6 +35,7 @@ from gateway.binding import (
     PatientBinding,
     bound_patient_ids,
     holds_patient_data,
+    reference_target,
     request_bindings,
 )
 from gateway.cache import UpstreamCache
@@ -180,12 +182,22 @@ class FhirSource:
         served = await self._read_search(
             resource_type, params, patient, by=by, cacheable=cacheable, whole=whole
         )
-        result = served.value
+        return self.page(served.value, build, served.provenance)
+
+    def page(
+        self,
+        result: SearchResult,
+        build: Callable[[SearchResult], T],
+        provenance: Provenance | None = None,
+    ) -> Page[T]:
+        """``result`` (from ``search``, perhaps completed) mapped with ``build``: see ``fetch``.
+        (The result itself, not a copy: its mapped objects are kept with it while cached.)"""
+        provenance = result.provenance if provenance is None else provenance
         try:
             items = _mapped(result, build)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
-        return Page(items, result.pages, result.truncated, len(result.matches), served.provenance)
+        return Page(items, result.pages, result.truncated, len(result.matches), provenance)
 
     async def search(
         self,
@@ -244,11 +256,6 @@ class FhirSource:
                 BindingMode.REFERENCE
                 if found.searches_by("Patient", "identifier")
                 else BindingMode.CHAINED
-            )
-            log.info(
-                "%s: patients are bound by %s (from its CapabilityStatement)",
-                self.name,
-                self.binding_mode,
             )
         return found
 
@@ -521,6 +528,41 @@ class FhirSource:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
 
+    async def with_referenced(
+        self,
+        result: SearchResult,
+        references: Iterable[Any],
+        *,
+        patient: NationalIdentityNumber,
+    ) -> SearchResult:
+        """``result`` with the resources ``references`` name that did not come along (a server
+        that does not honour ``_include``, or ``:iterate``) read by id, concurrently, and added
+        to its included resources. A reference that is not a plain ``Type/id`` is left alone."""
+        wanted: dict[str, tuple[str, str]] = {}
+        for reference in references:
+            literal = reference.get("reference") if isinstance(reference, Mapping) else None
+            if not isinstance(literal, str) or literal in result.included:
+                continue
+            target = reference_target(literal)
+            if target is not None and _RESOURCE_ID.fullmatch(target[1]):
+                wanted[literal] = target
+        if not wanted:
+            return result
+        read = await asyncio.gather(
+            *(
+                self.read(
+                    resource_type,
+                    resource_id,
+                    functools.partial(_the_resource, resource_type, resource_id),
+                    patient=patient,
+                )
+                for resource_type, resource_id in wanted.values()
+            )
+        )
+        return dataclasses.replace(
+            result, included={**result.included, **dict(zip(wanted, read, strict=True))}
+        )
+
     async def _get_bundle(self, url: str, params: Sequence[tuple[str, str]] | None) -> Resource:
         """GET one page, retried while the failure is transient and time is left."""
         return await self._get_json(url, params, "Bundle")
@@ -594,6 +636,13 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
     those that waited report the error."""
     if not future.cancelled():
         future.exception()
+
+
+def _the_resource(resource_type: str, resource_id: str, resource: Resource) -> Resource:
+    """A resource read by id, which must be the one asked for."""
+    if resource.get("resourceType") != resource_type or resource.get("id") != resource_id:
+        raise ValueError("a read by id answered with another resource")
+    return resource
 
 
 def _entries(bundle: Resource, source: str) -> list[Mapping[str, Any]]:

@@ -39,6 +39,7 @@ _IMAGING = (
     "Røntgen hofte",
     "CT thorax",
 )
+SYSTEM_OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 COVID_START = dt.date(2020, 7, 1)
 COVID_END = dt.date(2023, 6, 30)
 
@@ -174,11 +175,31 @@ def covid_result(positive: bool) -> ObservationValue:
     )
 
 
+def laboratory_report(
+    builder: RecordBuilder,
+    code: str,
+    display: str,
+    laboratory: Laboratory,
+    *,
+    taken: dt.datetime,
+    results: list[ObservationValue],
+) -> Resource:
+    """A lab report (``add_lab_report``) whose Observations carry the category laboratory, as
+    US Core lab results do: the registry is searched by that category too."""
+    report = add_lab_report(builder, code, display, laboratory, taken=taken, results=results)
+    for reference in report["result"]:
+        observation_id = reference["reference"].partition("/")[2]
+        # add_shared answers the resource already held under that id: the one just added.
+        observation = builder.add_shared("Observation", observation_id, taken, {})
+        observation["category"] = [concept(SYSTEM_OBSERVATION_CATEGORY, "laboratory", "Laboratory")]
+    return report
+
+
 def add_covid_test(
     builder: RecordBuilder, lab: Laboratory, taken: dt.datetime, positive: bool
 ) -> None:
     """A Covid-19 test report from an MSIS laboratory."""
-    add_lab_report(
+    laboratory_report(
         builder,
         COVID_TEST_LOINC,
         COVID_TEST_DISPLAY,
@@ -224,7 +245,7 @@ def add_lab_results(
             quantity_result(rng, LAB_TESTS[code], _shift(code, atcs)) for code in panel.tests
         ]
         taken = life.moment(rng, life.years_back(6))
-        add_lab_report(
+        laboratory_report(
             builder,
             panel.loinc,
             panel.display,
@@ -242,7 +263,7 @@ def add_lab_results(
             BLOOD_GROUP_LOINC, BLOOD_GROUP_DISPLAY, "valueString", rng.choice(BLOOD_GROUPS), None
         )
         taken = life.moment(rng, life.years_back(20))
-        add_lab_report(
+        laboratory_report(
             builder,
             BLOOD_GROUP_LOINC,
             BLOOD_GROUP_DISPLAY,

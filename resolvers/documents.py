@@ -1,11 +1,13 @@
 """Clinical documents shared by the health trusts: the list (DocumentReference metadata), and
-one document's content (its Binary), opened on request and logged as a document opened."""
+one document's content (its Binary, or the content the DocumentReference carries inline), opened
+on request and logged as a document opened.
+
+Documents entered in error are not listed; superseded versions are, marked SUPERSEDED."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from enum import Enum
@@ -16,9 +18,11 @@ import strawberry
 from gateway.context import Context
 from gateway.errors import SourceBadResponse
 from gateway.fetch import Fetched, Page
-from gateway.fhir import FhirSource, first, parse_datetime, text
+from gateway.fhir import FhirSource, SearchResult, first, text
+from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
-from resolvers.common import Organization, newest_first, organization
+from resolvers.common import Organization, newest_first
+from resolvers.parties import Party, PartyKind, party, reference_target, resolver_for
 from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.DOCUMENTS
@@ -43,6 +47,33 @@ _KINDS = {
 }
 
 
+@strawberry.enum(description="Whether a document is the one in force or an older version.")
+class DocumentStatus(Enum):
+    CURRENT = strawberry.enum_value("CURRENT", description="The version in force (current).")
+    SUPERSEDED = strawberry.enum_value(
+        "SUPERSEDED",
+        description="Replaced by a newer version (superseded): shown, but read the newer one.",
+    )
+
+
+@strawberry.enum(description="How far the document itself was written (docStatus).")
+class DocumentCompositionStatus(Enum):
+    PRELIMINARY = strawberry.enum_value("PRELIMINARY", description="Not yet final.")
+    FINAL = strawberry.enum_value("FINAL", description="Final.")
+    AMENDED = strawberry.enum_value("AMENDED", description="Changed after it was final.")
+
+
+_STATUSES = {"current": DocumentStatus.CURRENT, "superseded": DocumentStatus.SUPERSEDED}
+_COMPOSITION_STATUSES = {
+    "preliminary": DocumentCompositionStatus.PRELIMINARY,
+    "final": DocumentCompositionStatus.FINAL,
+    "amended": DocumentCompositionStatus.AMENDED,
+}
+LOINC = "http://loinc.org"
+MAX_CONTENT_BYTES = 20 * 1024 * 1024
+"""The largest content opened, whether read as a Binary or carried inline in the document."""
+
+
 @strawberry.type(description="A document's metadata; its content is fetched separately.")
 class Document:
     id: strawberry.ID = strawberry.field(description="The registry's id for the document.")
@@ -50,13 +81,35 @@ class Document:
     type_display: str | None = strawberry.field(
         description="The document type as the source names it."
     )
-    title: str | None = strawberry.field(description="The document's title.")
-    date: dt.datetime | None = strawberry.field(description="When the document was written.")
-    author: Organization | None = strawberry.field(description="The organisation that wrote it.")
+    title: str | None = strawberry.field(
+        description="The document's title: its description, else its type, else the title of "
+        "its content."
+    )
+    status: DocumentStatus = strawberry.field(
+        description="CURRENT, or SUPERSEDED by a newer version (see replacedBy)."
+    )
+    doc_status: DocumentCompositionStatus | None = strawberry.field(
+        description="Preliminary, final or amended, when the source says."
+    )
+    replaced_by: strawberry.ID | None = strawberry.field(
+        description="The id of the document that replaces this one, when it is among these."
+    )
+    date: FhirDateTime | None = strawberry.field(
+        description="When the document was written, at the precision the source recorded."
+    )
+    author: Organization | None = strawberry.field(
+        description="The organisation that wrote it: the first author that is an organisation. "
+        "Null when only persons are named (see authors)."
+    )
+    authors: list[Party] = strawberry.field(
+        description="Everyone named as author, each a person or an organisation."
+    )
     custodian: str | None = strawberry.field(description="Who holds the document.")
     content_type: str | None = strawberry.field(description="MIME type of the content.")
     size_bytes: int | None = strawberry.field(description="Size of the content in bytes.")
     _binary_id: strawberry.Private[str | None] = None
+    _inline: strawberry.Private[str | None] = None
+    """Content carried in the document itself (``attachment.data``, base64)."""
 
 
 @strawberry.type(description="A document's content, opened for reading (and logged as such).")
@@ -77,52 +130,150 @@ class DocumentContent:
 class DocumentsSection(Section):
     _documents: strawberry.Private[Fetched[list[Document]]]
 
-    @strawberry.field(description="Documents, newest first. Null when they could not be read.")
+    @strawberry.field(
+        description="Documents, newest first. Null when they could not be read. Superseded "
+        "versions are shown with status SUPERSEDED; documents entered in error are not shown."
+    )
     def documents(self) -> list[Document] | None:
         return self._documents.unwrap()
 
 
-def _document(resource: Mapping[str, Any]) -> Document:
-    coding = first((resource.get("type") or {}).get("coding"))
-    attachment = first(resource.get("content")).get("attachment") or {}
+def _shown(resource: Mapping[str, Any]) -> bool:
+    """Entered in error (status or docStatus): never shown. Only current or superseded are."""
+    return resource.get("status") in _STATUSES and resource.get("docStatus") != "entered-in-error"
+
+
+def _kind(concept: Mapping[str, Any]) -> DocumentKind:
+    for coding in concept.get("coding") or ():
+        if isinstance(coding, Mapping) and coding.get("system") in (LOINC, None):
+            kind = _KINDS.get(str(coding.get("code")))
+            if kind is not None:
+                return kind
+    return DocumentKind.OTHER
+
+
+def _attachment(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The first attachment with content (a url or inline data), else the first one."""
+    attachments = [
+        c["attachment"]
+        for c in resource.get("content") or ()
+        if isinstance(c, Mapping) and isinstance(c.get("attachment"), Mapping)
+    ]
+    return next((a for a in attachments if a.get("url") or a.get("data")), first(attachments))
+
+
+def _decoded_size(data: str) -> int:
+    """The size of base64 ``data`` once decoded, without decoding it."""
+    stripped = "".join(data.split())
+    return len(stripped) * 3 // 4 - stripped[-2:].count("=")
+
+
+def _document(
+    resource: Mapping[str, Any], replaced_by: Mapping[str, str], result: SearchResult
+) -> Document:
+    concept = resource.get("type") or {}
+    coding = first(concept.get("coding"))
+    attachment = _attachment(resource)
     size = attachment.get("size")
-    if size is not None and not isinstance(size, int):
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
         raise TypeError("attachment.size is not an integer")
+    inline = attachment.get("data")
+    if inline is not None and not isinstance(inline, str):
+        raise TypeError("attachment.data is not base64 text")
     url = text(attachment.get("url"))
     binary = _BINARY_URL.fullmatch(url) if url else None
+    resolve = resolver_for(resource, result.included)
+
+    authors = [p for p in (party(a, resolve) for a in resource.get("author") or ()) if p]
+    organisation = next((a for a in authors if a.kind is PartyKind.ORGANISATION), None)
+    type_text = text(concept.get("text")) or text(coding.get("display"))
     return Document(
         id=strawberry.ID(resource["id"]),
-        kind=_KINDS.get(coding.get("code", ""), DocumentKind.OTHER),
-        type_display=text(coding.get("display")),
-        title=text(resource.get("description")) or text(attachment.get("title")),
-        date=parse_datetime(resource.get("date")),
-        author=organization(first(resource.get("author"))),
+        kind=_kind(concept),
+        type_display=type_text,
+        title=text(resource.get("description")) or type_text or text(attachment.get("title")),
+        status=_STATUSES[resource["status"]],
+        doc_status=_COMPOSITION_STATUSES.get(str(resource.get("docStatus"))),
+        replaced_by=_id_or_none(replaced_by.get(str(resource["id"]))),
+        date=FhirDateTime.parse(resource.get("date")),
+        author=Organization(
+            name=organisation.name, organization_number=organisation.organization_number
+        )
+        if organisation
+        else None,
+        authors=authors,
         custodian=text((resource.get("custodian") or {}).get("display")),
         content_type=text(attachment.get("contentType")),
-        size_bytes=size,
+        size_bytes=_decoded_size(inline) if inline else size,
         _binary_id=binary.group(1) if binary else None,
+        _inline=inline or None,
     )
+
+
+def _id_or_none(value: str | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(value)
+
+
+def _replacements(resources: list[Mapping[str, Any]]) -> dict[str, str]:
+    """Which shown document replaces which (``relatesTo`` code ``replaces``): old id → new id."""
+    replaced: dict[str, str] = {}
+    for resource in resources:
+        for relation in resource.get("relatesTo") or ():
+            if not isinstance(relation, Mapping) or relation.get("code") != "replaces":
+                continue
+            target = reference_target(relation.get("target") or {})
+            if target is not None and target[0] == "DocumentReference":
+                replaced.setdefault(target[1], str(resource["id"]))
+    return replaced
+
+
+def _documents(result: SearchResult) -> list[Document]:
+    shown = [r for r in result.matches if _shown(r)]
+    replaced_by = _replacements(shown)
+    return newest_first([_document(r, replaced_by, result) for r in shown], "date")
 
 
 # Content lives at the same registry, as a relative ``Binary/<id>`` (docs/fhir-profile.md).
 _BINARY_URL = re.compile(r"Binary/([A-Za-z0-9\-.]{1,64})")
 
 
+def _opened(document: Document, content_type: str, data: str) -> DocumentContent:
+    """The content of base64 ``data``; raises ValueError when it is not base64, too large, or
+    not UTF-8 while it says it is text."""
+    if _decoded_size(data) > MAX_CONTENT_BYTES:
+        raise ValueError("the document is too large to open")
+    raw = base64.b64decode(data, validate=True)
+    as_text = raw.decode("utf-8") if content_type.startswith("text/") else None
+    return DocumentContent(
+        id=document.id,
+        title=document.title,
+        content_type=content_type,
+        size_bytes=len(raw),
+        text=as_text,
+        data_base64=None if as_text is not None else data,
+    )
+
+
 def _content(document: Document) -> Callable[[Mapping[str, Any]], DocumentContent]:
     def build(binary: Mapping[str, Any]) -> DocumentContent:
-        content_type = binary["contentType"]
-        raw = base64.b64decode(binary["data"], validate=True)
-        as_text = raw.decode("utf-8") if str(content_type).startswith("text/") else None
-        return DocumentContent(
-            id=document.id,
-            title=document.title,
-            content_type=str(content_type),
-            size_bytes=len(raw),
-            text=as_text,
-            data_base64=None if as_text is not None else binary["data"],
-        )
+        return _opened(document, str(binary["contentType"]), binary["data"])
 
     return build
+
+
+def inline_content(document: Document) -> DocumentContent | None:
+    """The content a document carries itself (``attachment.data``), opened without a read;
+    None when it carries none. Raises SOURCE_BAD_RESPONSE when that content is unusable."""
+    if document._inline is None:
+        return None
+    try:
+        return _opened(
+            document, document.content_type or "application/octet-stream", document._inline
+        )
+    except ValueError as exc:
+        raise SourceBadResponse(
+            "documents", "the documents registry sent a document whose content cannot be opened"
+        ) from exc
 
 
 class DocumentsClient:
@@ -132,17 +283,22 @@ class DocumentsClient:
         self._fhir = fhir
 
     async def documents(self, nin: NationalIdentityNumber) -> Page[list[Document]]:
-        """Every current document's metadata, newest first."""
+        """Every document's metadata (current and superseded, never entered in error),
+        newest first."""
         return await self._fhir.fetch(
             "DocumentReference",
-            [],
-            lambda result: newest_first([_document(r) for r in result.matches], "date"),
+            # Names the person or organisation an author is given only as a reference.
+            [("_include", "DocumentReference:author")],
+            _documents,
             patient=nin,
             by="subject",
         )
 
     async def content(self, nin: NationalIdentityNumber, document: Document) -> DocumentContent:
-        """The content of one of the patient's documents."""
+        """The content of one of the patient's documents: carried inline, or its Binary."""
+        inline = inline_content(document)
+        if inline is not None:
+            return inline
         if document._binary_id is None:
             raise SourceBadResponse("documents", "the documents registry gave no content link")
         return await self._fhir.read("Binary", document._binary_id, _content(document), patient=nin)

@@ -153,7 +153,7 @@ class GpRegistryClient:
                 patient=nin,
                 by="patient",
             )
-        return await self._fhir.fetch(
+        result = await self._fhir.search(
             "Patient",
             [
                 ("identifier", nin.fhir_token),
@@ -161,9 +161,25 @@ class GpRegistryClient:
                 ("_include:iterate", "PractitionerRole:practitioner"),
                 ("_include:iterate", "PractitionerRole:organization"),
             ],
-            _gp_of_patient,
             patient=nin,
         )
+        # A server that does not honour the includes (or only the first level, as many do not
+        # ``:iterate``) has the GP, the relation or the office read by id: a GP shown without
+        # a name would be a GP lost.
+        named = [r for p in result.matches for r in p.get("generalPractitioner") or ()]
+        result = await self._fhir.with_referenced(result, named, patient=nin)
+        roles = [result.resolve(r) or {} for r in named]
+        result = await self._fhir.with_referenced(
+            result,
+            [
+                role.get(element)
+                for role in roles
+                if role.get("resourceType") == "PractitionerRole"
+                for element in ("practitioner", "organization")
+            ],
+            patient=nin,
+        )
+        return self._fhir.page(result, _gp_of_patient)
 
 
 def prefetch(
