@@ -2,7 +2,11 @@
 
 One module per concept: ``sources`` (which registries, where), ``population`` (seeded synthetic
 patients, generated on demand), ``fixtures`` (named test patients), ``faults`` and ``admin``
-(fault injection, switched from Python or over HTTP), ``server``/``runner`` (serving them), and
+(fault injection, switched from Python or over HTTP), ``modes`` (which kind of FHIR server each
+registry imitates: ``dialect``, the default; ``standard``, a plain lenient R4 server writing patient
+references by id and ignoring unknown parameters with an OperationOutcome; ``no-include``;
+``wrong-patient``, mixing another patient's data into every answer; ``strict``; switched like the
+faults, or with ``summary-gateway mocks --mode``), ``server``/``runner`` (serving them), and
 ``mocks/<source>.py`` (what each registry answers, as docs/fhir-profile.md describes).
 """
 
