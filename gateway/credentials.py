@@ -126,9 +126,11 @@ class StaticBearer(Credentials):
         except ConfigurationError:
             log.warning("%s: the bearer token file cannot be read again", self.source)
             return False
-        changed = fresh.get_secret_value() != self._token.get_secret_value()
         self._token = fresh
-        return changed
+        # Compared with what was sent: another request may have read the new token already.
+        return not isinstance(sent.token, SecretStr) or (
+            fresh.get_secret_value() != sent.token.get_secret_value()
+        )
 
 
 @dataclass(frozen=True, slots=True, repr=False)
