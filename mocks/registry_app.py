@@ -45,7 +45,10 @@ class _Registry:
     ) -> None:
         self.source = source
         self.population = population
-        self.searches = {spec.resource_type: spec for spec in searches}
+        # Every registry knows the patients it holds data about: the standard first step of a
+        # search is finding the registry's own Patient id by identity number.
+        self.searches = {"Patient": SearchSpec("Patient", "identifier")}
+        self.searches |= {spec.resource_type: spec for spec in searches}
         self.binary = binary
         self.writes = writes
 

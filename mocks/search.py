@@ -1,7 +1,12 @@
-"""FHIR search as the registries answer it: the patient token, paging, ``_include``, date filters.
+"""FHIR search as the registries answer it: the patient, paging, ``_include``, date filters.
 
-A registry declares one ``SearchSpec`` per resource type it serves. Parameters outside the spec
-are rejected with 400 (strict handling), so a client that drifts from docs/fhir-profile.md notices.
+A registry declares one ``SearchSpec`` per resource type it serves. The patient is named the
+standard R4 ways, exactly one per search: by reference (``subject=Patient/<id>``, several ids
+comma-separated, or ``subject:Patient=<id>``), chained
+(``subject:Patient.identifier=system|value``), or by the identifier written inside the
+reference (``subject:identifier=system|value``, the Norwegian registries' dialect). ``Patient``
+itself is searched by ``identifier`` or ``_id``. Parameters outside the spec are rejected with
+400 (strict handling), so a client that drifts from docs/fhir-profile.md notices.
 """
 
 from __future__ import annotations
@@ -92,11 +97,28 @@ class SearchSpec:
     date_params: Mapping[str, Callable[[Resource], Interval]] = field(default_factory=dict)
     token_params: Mapping[str, Callable[[Resource], str | None]] = field(default_factory=dict)
     """Code-valued parameters (``status``): a comma-separated value matches any of its codes."""
+    iterate_includes: Mapping[str, Callable[[Resource], list[str]]] = field(default_factory=dict)
+    """``_include:iterate`` targets, followed from what was already included."""
+    present: Callable[[PatientRecord, Resource], Resource] | None = None
+    """How a matching resource is shown (the GP registry's Patient names the GP relations)."""
+
+    @property
+    def reference_param(self) -> str:
+        """The reference parameter naming the patient (``subject``, ``patient``); ``_id`` for
+        ``Patient``."""
+        return "_id" if self.resource_type == "Patient" else self.patient_param.partition(":")[0]
+
+    def patient_params(self) -> set[str]:
+        """The parameters that can name the patient (exactly one of them per search)."""
+        if self.resource_type == "Patient":
+            return {"identifier", "_id"}
+        ref = self.reference_param
+        return {ref, f"{ref}:Patient", f"{ref}:identifier", f"{ref}:Patient.identifier"}
 
     def allowed_params(self) -> set[str]:
         """Every query parameter this search accepts."""
         allowed = {
-            self.patient_param,
+            *self.patient_params(),
             "_count",
             PAGE_PARAM,
             "_lastUpdated",
@@ -105,13 +127,19 @@ class SearchSpec:
         }
         if self.includes:
             allowed.add("_include")
+        if self.iterate_includes:
+            allowed.add("_include:iterate")
         return allowed
 
     def capability_params(self) -> list[tuple[str, str]]:
         """(name, type) pairs for the CapabilityStatement."""
-        name = self.patient_param.partition(":")[0]
+        patient = (
+            [("identifier", "token"), ("_id", "token")]
+            if self.resource_type == "Patient"
+            else [(self.reference_param, "reference")]
+        )
         return [
-            (name, "token" if name == "identifier" else "reference"),
+            *patient,
             ("_lastUpdated", "date"),
             *((p, "date") for p in self.date_params),
             *((p, "token") for p in self.token_params),
@@ -128,14 +156,15 @@ def search(
             f"unsupported search parameter(s) for {spec.resource_type}: {', '.join(unknown)}",
             "not-supported",
         )
-    repeatable = {"_include", "_lastUpdated", *spec.date_params}
+    repeatable = {"_include", "_include:iterate", "_lastUpdated", *spec.date_params}
     for name in set(query) - repeatable:
         if len(query.getall(name)) > 1:
             raise SearchError(f"search parameter {name} may be given only once")
-    token = query.get(spec.patient_param)
-    if token is None:
+    named = sorted(spec.patient_params() & set(query))
+    if len(named) != 1:
         raise SearchError(
-            f"the patient must be named: {spec.resource_type}?{spec.patient_param}=system|value",
+            f"the patient must be named once: {spec.resource_type}?{spec.reference_param}="
+            "Patient/<id> (or one of " + ", ".join(sorted(spec.patient_params())) + ")",
             "required",
         )
     count = min(_non_negative_int(query, "_count", DEFAULT_COUNT), MAX_COUNT)
@@ -145,6 +174,13 @@ def search(
         if name not in spec.includes:
             raise SearchError(
                 f"_include={name} is not supported on {spec.resource_type}", "not-supported"
+            )
+    iterated = query.getall("_include:iterate", [])
+    for name in iterated:
+        if name not in spec.iterate_includes:
+            raise SearchError(
+                f"_include:iterate={name} is not supported on {spec.resource_type}",
+                "not-supported",
             )
     filters = [
         (spec.date_params[name], _parse_comparison(name, value))
@@ -162,11 +198,14 @@ def search(
         if name in query
     ]
 
-    record = _patient_record(token, population)
-    candidates = record.of_type(spec.resource_type) if record is not None else []
+    (name,) = named
+    records = _patient_records(name, query[name], population)
+    candidates = [
+        (record, resource) for record in records for resource in record.of_type(spec.resource_type)
+    ]
     matches = [
-        r
-        for r in candidates
+        (record, r)
+        for record, r in candidates
         if all(_satisfies(interval_of(r), cmp) for interval_of, cmp in filters)
         and all(code_of(r) in wanted for code_of, wanted in codes)
     ]
@@ -174,11 +213,42 @@ def search(
     next_url = None
     if count and offset + count < len(matches):
         next_url = str(url.update_query({PAGE_PARAM: str(offset + count), "_count": str(count)}))
-    included = _included(record, page, [spec.includes[name] for name in includes]) if record else []
-    return SearchPage(str(url), next_url, len(matches), page, included)
+    shown = [spec.present(record, r) if spec.present else r for record, r in page]
+    included: list[Resource] = []
+    for record in records:
+        own = [shown[i] for i, (owner, _) in enumerate(page) if owner is record]
+        included += _included(
+            record,
+            own,
+            [spec.includes[name] for name in includes],
+            [spec.iterate_includes[name] for name in iterated],
+        )
+    return SearchPage(str(url), next_url, len(matches), shown, included)
 
 
-def _patient_record(token: str, population: Population) -> PatientRecord | None:
+def _patient_records(name: str, value: str, population: Population) -> list[PatientRecord]:
+    """The records a patient parameter names (none when it names no known patient)."""
+    if name.endswith("identifier"):
+        record = _record_by_token(value, population)
+        return [] if record is None else [record]
+    ids = [v.strip() for v in value.split(",")]
+    if not all(ids):
+        raise SearchError(f"{name}: an empty reference")
+    records: dict[str, PatientRecord] = {}
+    for reference in ids:
+        resource_type, slash, patient_id = reference.rpartition("/")
+        if slash and resource_type.rpartition("/")[2] != "Patient":
+            continue  # a reference to something else names no patient
+        found = population.record_by_patient_id(patient_id)
+        if found is not None:
+            # By number, so the record carries this patient's writes (Population.record).
+            record = population.record(found.nin)
+            if record is not None:
+                records.setdefault(record.patient_id, record)
+    return list(records.values())
+
+
+def _record_by_token(token: str, population: Population) -> PatientRecord | None:
     if "," in token:
         raise SearchError("only one patient per search")
     system, bar, value = token.rpartition("|")
@@ -197,16 +267,31 @@ def _included(
     record: PatientRecord,
     page: Sequence[Resource],
     paths: Sequence[Callable[[Resource], list[str]]],
+    iterate: Sequence[Callable[[Resource], list[str]]] = (),
 ) -> list[Resource]:
+    """What ``paths`` reach from ``page``, then what ``iterate`` reaches from page and included
+    alike, until nothing new turns up (``_include:iterate``)."""
     seen = {(r["resourceType"], r["id"]) for r in page}
-    included = []
-    for resource in page:
-        for references in paths:
-            for reference in references(resource):
-                target = record.resolve(reference)
-                if target is not None and (target["resourceType"], target["id"]) not in seen:
-                    seen.add((target["resourceType"], target["id"]))
-                    included.append(target)
+    included: list[Resource] = []
+
+    def follow(
+        sources: Sequence[Resource], rules: Sequence[Callable[[Resource], list[str]]]
+    ) -> list[Resource]:
+        found = []
+        for resource in sources:
+            for references in rules:
+                for reference in references(resource):
+                    target = record.resolve(reference)
+                    if target is not None and (target["resourceType"], target["id"]) not in seen:
+                        seen.add((target["resourceType"], target["id"]))
+                        found.append(target)
+        return found
+
+    included += follow(page, paths)
+    frontier = [*page, *included]
+    while iterate and frontier:
+        frontier = follow(frontier, iterate)
+        included += frontier
     return included
 
 
