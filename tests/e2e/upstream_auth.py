@@ -49,8 +49,9 @@ def prescriptions_at(
     **options: Any,
 ) -> Settings:
     """Settings whose prescriptions registry is the one served at ``url`` (an origin), with
-    ``auth`` and ``tls``; every source binds patients by identifier (what the mocks search)."""
-    base = settings_for(registries, patient_binding="identifier")
+    ``auth`` and ``tls``. Patients are bound as by default (from the CapabilityStatement, then
+    ``Patient?identifier=``): those reads carry the credentials too."""
+    base = settings_for(registries)
     prescriptions = base.sources.prescriptions.model_copy(
         update={
             "base_url": f"{url}{FHIR_BASE_PATH}",
