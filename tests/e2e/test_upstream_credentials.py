@@ -13,14 +13,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from gateway.credentials import build_credentials
+from gateway.errors import SourceAuthFailed
+from gateway.fhir_write import FhirWriter
+from gateway.settings import SourceSettings, UpstreamAuthSettings
 from mocks.faults import FaultInjector
-from mocks.fixtures import FIXTURES
+from mocks.fixtures import FIXTURES, fixture
 from mocks.population import Population
 from mocks.runner import MockRegistries
-from mocks.sources import Source
+from mocks.sources import FHIR_BASE_PATH, Source
 from mocks.token_endpoint import TokenEndpoint, bearer_guard, guarded_registry
 from tests.conftest import GatewayServer, serve, served
 from tests.e2e.upstream_auth import (
@@ -85,12 +90,12 @@ async def test_a_static_bearer_token_from_the_environment(
 
 @contextlib.asynccontextmanager
 async def guarded(
-    population: Population, endpoint: TokenEndpoint
+    population: Population, endpoint: TokenEndpoint, source: Source = Source.PRESCRIPTIONS
 ) -> AsyncIterator[tuple[str, FaultInjector]]:
-    """The token endpoint served (its ``token_url`` set) and a prescriptions registry that
-    requires its tokens; yields the registry's origin and its request counter."""
+    """The token endpoint served (its ``token_url`` set) and a registry (prescriptions unless
+    ``source`` says) that requires its tokens; yields its origin and its request counter."""
     injector = FaultInjector()
-    app = guarded_registry(Source.PRESCRIPTIONS, population, endpoint.guard(), injector)
+    app = guarded_registry(source, population, endpoint.guard(), injector)
     async with served(endpoint.app()) as issuer, served(app) as url:
         endpoint.token_url = f"{issuer}/token"
         yield url, injector
@@ -319,3 +324,40 @@ async def test_no_secret_reaches_the_logs(
     assert endpoint.issued, "tokens were issued"
     for secret in [*endpoint.issued, "never-logged", "PRIVATE KEY", "eyJ"]:
         assert secret not in logged
+
+
+async def test_writes_carry_the_token_and_renew_it_after_a_401(
+    population: Population, tmp_path: Path
+) -> None:
+    """The core record's writer (reads by id with their version, creates, updates) sends the
+    same credentials; a 401 renews the token and the request is sent once more."""
+    record = population.record(fixture("critical-allergies").nin)
+    assert record is not None
+    allergy = record.of_type("AllergyIntolerance")[0]["id"]
+    key, wrong = new_key("ec"), new_key("ec")
+    endpoint = TokenEndpoint(CLIENT_ID, public_pem(key), require_dpop=True)
+    async with (
+        guarded(population, endpoint, Source.CORE_RECORD) as (url, injector),
+        aiohttp.ClientSession() as session,
+    ):
+
+        def writer(key_file: Path) -> FhirWriter:
+            auth = UpstreamAuthSettings(
+                **client_credentials(endpoint, private_key_file=key_file, dpop=True)
+            )
+            source = SourceSettings(base_url=f"{url}{FHIR_BASE_PATH}", auth=auth)
+            return FhirWriter(
+                "core_record", source, session, build_credentials("core_record", source, session)
+            )
+
+        good = writer(write_key(key, tmp_path / "k.pem"))
+        assert (await good.read("AllergyIntolerance", allergy)).resource["id"] == allergy
+        endpoint.revoke_all()
+        assert (await good.read("AllergyIntolerance", allergy)).version
+        assert endpoint.token_requests == 2
+        assert endpoint.refused_requests == 1
+
+        asked = injector.stats().total
+        with pytest.raises(SourceAuthFailed):
+            await writer(write_key(wrong, tmp_path / "w.pem")).read("AllergyIntolerance", allergy)
+        assert injector.stats().total == asked
