@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from typing import TypedDict
@@ -39,6 +41,9 @@ from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
 # What Apollo Client's ``clientAwareness`` (its ``name`` and ``version`` options) sends with every
 # request; a browser app that sets them is refused at the preflight unless CORS allows them.
 CLIENT_AWARENESS_HEADERS = ("apollographql-client-name", "apollographql-client-version")
+_CAPABILITIES_WAIT_S = 3.0
+"""How long start waits for the sources' CapabilityStatements (they are read in parallel)."""
+log = logging.getLogger(__name__)
 
 
 class State(TypedDict):
@@ -80,6 +85,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ) as session:
                 clients = SourceClients.build(settings, session, cache)
                 await clients.check_privacy_support()
+                # The others' CapabilityStatements are read now, so that a first request does
+                # not wait for them; one that is slow or down is asked when a request needs it.
+                try:
+                    await asyncio.wait_for(clients.learn_capabilities(), _CAPABILITIES_WAIT_S)
+                except TimeoutError:
+                    log.warning("not every CapabilityStatement was read at start")
                 for upstream in clients.upstreams:
                     upstream.metrics = metrics.source(upstream.name)
                 authenticator = _authenticator(settings, session)

@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -140,7 +140,6 @@ class RequestFetches:
     def __init__(self, deadline: float | None = None) -> None:
         self._tasks: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
         self._bindings: dict[tuple[str, str], asyncio.Future[Any]] = {}
-        self._ahead: list[asyncio.Task[Any]] = []
         self.deadline = deadline
 
     def _context(self) -> contextvars.Context:
@@ -149,13 +148,6 @@ class RequestFetches:
         context.run(request_deadline.set, self.deadline)
         context.run(request_bindings.set, self._bindings)
         return context
-
-    def ahead(self, run: Callable[[], Coroutine[Any, Any, object]]) -> None:
-        """Start ``run`` (a patient binding) now, for the searches that will need it; its
-        failure is reported by those searches, not here."""
-        task: asyncio.Task[object] = asyncio.create_task(run(), context=self._context())
-        task.add_done_callback(lambda done: None if done.cancelled() else done.exception())
-        self._ahead.append(task)
 
     def search(
         self, source: str, resource_type: str, patient: str, run: Callable[[], Awaitable[Page[T]]]
@@ -180,7 +172,7 @@ class RequestFetches:
 
     async def aclose(self) -> None:
         """Cancel what no resolver awaited (a null parent, an error), so none outlives it."""
-        pending = [task for task in (*self._tasks.values(), *self._ahead) if not task.done()]
+        pending = [task for task in self._tasks.values() if not task.done()]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -34,6 +35,7 @@ from gateway.binding import (
     PatientBinding,
     bound_patient_ids,
     holds_patient_data,
+    reference_target,
     request_bindings,
 )
 from gateway.cache import UpstreamCache
@@ -185,12 +187,22 @@ class FhirSource:
         served = await self._read_search(
             resource_type, params, patient, by=by, cacheable=cacheable, whole=whole
         )
-        result = served.value
+        return self.page(served.value, build, served.provenance)
+
+    def page(
+        self,
+        result: SearchResult,
+        build: Callable[[SearchResult], T],
+        provenance: Provenance | None = None,
+    ) -> Page[T]:
+        """``result`` (from ``search``, perhaps completed) mapped with ``build``: see ``fetch``.
+        (The result itself, not a copy: its mapped objects are kept with it while cached.)"""
+        provenance = result.provenance if provenance is None else provenance
         try:
             items = _mapped(result, build)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
-        return Page(items, result.pages, result.truncated, len(result.matches), served.provenance)
+        return Page(items, result.pages, result.truncated, len(result.matches), provenance)
 
     async def search(
         self,
@@ -231,10 +243,33 @@ class FhirSource:
         flight = self._capabilities_flight
         if flight is None or flight.done():
             flight = asyncio.ensure_future(self._read_capabilities())
+            flight.add_done_callback(_retrieved)
             self._capabilities_flight = flight
-        return await asyncio.shield(flight)
+        try:
+            # Shared by every request that needs it, so each waits only to its own deadline.
+            return await asyncio.wait_for(asyncio.shield(flight), remaining())
+        except TimeoutError:
+            raise SourceTimeout(self.name, f"{self._label} did not answer in time") from None
 
     async def _read_capabilities(self) -> Capabilities:
+        # Behind the breaker like any search: a registry that is down is not asked for its
+        # CapabilityStatement on every request either.
+        found = await self.upstream.guarded(self._capability_statement)
+        self._capabilities, self._capabilities_read_at = found, time.monotonic()
+        if self.binding_mode is None:
+            self.binding_mode = (
+                BindingMode.REFERENCE
+                if found.searches_by("Patient", "identifier")
+                else BindingMode.CHAINED
+            )
+            log.info(
+                "%s: patients are bound by %s (from its CapabilityStatement)",
+                self.name,
+                self.binding_mode,
+            )
+        return found
+
+    async def _capability_statement(self) -> Capabilities:
         try:
             statement = await self._get_json(
                 f"{self.base_url}/metadata", None, "CapabilityStatement"
@@ -250,27 +285,18 @@ class FhirSource:
                 raise SourceBadResponse(
                     self.name, f"{self._label} sent an unusable CapabilityStatement"
                 ) from exc
-        self._capabilities, self._capabilities_read_at = found, time.monotonic()
         return found
 
     async def _mode(self) -> BindingMode:
         if self.binding_mode is not None:
             return self.binding_mode
-        capabilities = await self.capabilities()
-        mode = (
-            BindingMode.REFERENCE
-            if capabilities.searches_by("Patient", "identifier")
-            else BindingMode.CHAINED
-        )
-        if self.binding_mode is None:
-            log.info("%s: patients are bound by %s (from its CapabilityStatement)", self.name, mode)
-        self.binding_mode = mode
-        return mode
+        await self.capabilities()  # which chooses the mode
+        return self.binding_mode or BindingMode.REFERENCE
 
     async def binding(self, patient: NationalIdentityNumber) -> PatientBinding:
         """How this source names ``patient``: in reference mode, the ids of the registry's own
         Patient resources with the number (``Patient?identifier=``, cached and single-flight
-        like any search, remembered here for the source's ``cache_ttl_s``, and once per request
+        like any search, remembered here for the source's ``binding_ttl_s``, and once per request
         whatever the cache)."""
         memo = request_bindings.get()
         if memo is None:
@@ -290,7 +316,7 @@ class FhirSource:
             return unbound
         now = time.monotonic()
         kept = self._bindings.get(patient.value)
-        if kept is not None and now - kept[0] < self._settings.cache_ttl_s:
+        if kept is not None and now - kept[0] < self._settings.binding_ttl_s:
             return kept[1]
         served = await self._read_search(
             "Patient",
@@ -307,7 +333,7 @@ class FhirSource:
         bound = dataclasses.replace(
             unbound, patient_ids=bound_patient_ids(self.name, served.value.matches)
         )
-        if served.provenance.stale_after is None:
+        if served.provenance.stale_after is None and bound.patient_ids:
             self._bindings[patient.value] = (now, bound)
             self._bindings.move_to_end(patient.value)
             while len(self._bindings) > _BINDINGS_KEPT:
@@ -512,6 +538,41 @@ class FhirSource:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SourceBadResponse(self.name, f"{self._label} sent unusable FHIR") from exc
 
+    async def with_referenced(
+        self,
+        result: SearchResult,
+        references: Iterable[Any],
+        *,
+        patient: NationalIdentityNumber,
+    ) -> SearchResult:
+        """``result`` with the resources ``references`` name that did not come along (a server
+        that does not honour ``_include``, or ``:iterate``) read by id, concurrently, and added
+        to its included resources. A reference that is not a plain ``Type/id`` is left alone."""
+        wanted: dict[str, tuple[str, str]] = {}
+        for reference in references:
+            literal = reference.get("reference") if isinstance(reference, Mapping) else None
+            if not isinstance(literal, str) or literal in result.included:
+                continue
+            target = reference_target(literal)
+            if target is not None and _RESOURCE_ID.fullmatch(target[1]):
+                wanted[literal] = target
+        if not wanted:
+            return result
+        read = await asyncio.gather(
+            *(
+                self.read(
+                    resource_type,
+                    resource_id,
+                    functools.partial(_the_resource, resource_type, resource_id),
+                    patient=patient,
+                )
+                for resource_type, resource_id in wanted.values()
+            )
+        )
+        return dataclasses.replace(
+            result, included={**result.included, **dict(zip(wanted, read, strict=True))}
+        )
+
     async def _get_bundle(self, url: str, params: Sequence[tuple[str, str]] | None) -> Resource:
         """GET one page, retried while the failure is transient and time is left."""
         return await self._get_json(url, params, "Bundle")
@@ -596,9 +657,17 @@ class FhirSource:
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:
-    """A binding started ahead may fail with no one waiting; its searches report the error."""
+    """A shared flight (a binding, a CapabilityStatement) may fail with no one left waiting:
+    those that waited report the error."""
     if not future.cancelled():
         future.exception()
+
+
+def _the_resource(resource_type: str, resource_id: str, resource: Resource) -> Resource:
+    """A resource read by id, which must be the one asked for."""
+    if resource.get("resourceType") != resource_type or resource.get("id") != resource_id:
+        raise ValueError("a read by id answered with another resource")
+    return resource
 
 
 def _entries(bundle: Resource, source: str) -> list[Mapping[str, Any]]:

@@ -199,6 +199,14 @@ class SourceSettings(BaseModel):
         "e.g. `the national access gateway`. The gateway then reads none and says so in "
         "sourceHealth; without it such a registry is refused at start.",
     )
+    binding_ttl_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How long the registry's Patient id found for an identity number is kept "
+        "(upstream data, like the cache; 0: found again on every request). Ids change only when "
+        "records are merged, and a merge (Patient.link) is seen at the next lookup. A number with "
+        "no Patient is never kept: a patient registered a minute ago is found.",
+    )
     capabilities_ttl_s: float = Field(
         default=3600.0, gt=0, description="How long the source's CapabilityStatement is kept."
     )

@@ -204,6 +204,16 @@ class Upstream:
         fresh = self._fresh(lookup.entry, read)
         if fresh is not None:
             return fresh
+        fetched_at = time.time()
+        value = await self.guarded(read.fetch)
+        keep_s = max(self._settings.cache_ttl_s, self._settings.stale_max_s)
+        await self._cache.store(lookup, read.encode(value), fetched_at, keep_s)
+        return Served(value, Provenance(fetched_at=dt.datetime.fromtimestamp(fetched_at, dt.UTC)))
+
+    async def guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` (one request to the source) behind the breaker and the bulkhead, counted in
+        the source's health and metrics; no cache. Searches come here through ``read``; the
+        CapabilityStatement directly."""
         if not self.breaker.allow():
             self._called(SourceCircuitOpen.code, None)
             raise SourceCircuitOpen(
@@ -212,9 +222,8 @@ class Upstream:
         started: float | None = None
         try:
             async with self._slot():
-                fetched_at = time.time()
                 started = time.perf_counter()
-                value = await read.fetch()
+                value = await call()
         except SourceBusy:
             self.breaker.release()
             self._called(SourceBusy.code, None)
@@ -231,9 +240,7 @@ class Upstream:
         self.breaker.record_success()
         self.errors.record(ok=True)
         self._called("ok", started)
-        keep_s = max(self._settings.cache_ttl_s, self._settings.stale_max_s)
-        await self._cache.store(lookup, read.encode(value), fetched_at, keep_s)
-        return Served(value, Provenance(fetched_at=dt.datetime.fromtimestamp(fetched_at, dt.UTC)))
+        return value
 
     def _called(self, outcome: str, started: float | None) -> None:
         if self.metrics is not None:

@@ -111,6 +111,11 @@ class RequestStats:
     total: int = 0
     by_resource_type: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def about_patients(self) -> int:
+        """Requests but the CapabilityStatement's (``metadata``, which names no patient)."""
+        return self.total - self.by_resource_type.get("metadata", 0)
+
     def to_json(self) -> dict[str, Any]:
         """The counts as the admin route shows them."""
         return {

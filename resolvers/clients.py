@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -121,6 +122,19 @@ class SourceClients:
             log.warning("core_record: its CapabilityStatement could not be read (%s)", error.code)
             return
         require_consent(capabilities)
+
+    async def learn_capabilities(self) -> None:
+        """Read every source's CapabilityStatement (how it binds patients, what it searches);
+        a source that cannot be reached now is asked when a request first needs it."""
+        results = await asyncio.gather(
+            *(source.capabilities() for source in self.sources), return_exceptions=True
+        )
+        for source, result in zip(self.sources, results, strict=True):
+            if isinstance(result, BaseException):
+                reason = result.code if isinstance(result, SourceError) else type(result).__name__
+                log.warning(
+                    "%s: its CapabilityStatement could not be read (%s)", source.name, reason
+                )
 
     async def invalidate_patient(self, source: str, nin: str) -> None:
         """Forget every cached answer of ``source`` about the patient ``nin``: for writes that

@@ -13,6 +13,24 @@ from gateway.fhir_date import sort_key
 HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
 ORGANISATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.101"
 
+ATC_SYSTEM = "http://www.whocc.no/atc"
+SNOMED_SYSTEM = "http://snomed.info/sct"
+RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+ICD10_NO_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.7110"  # ICD-10 as Volven 7110 publishes it
+LOINC_SYSTEM = "http://loinc.org"
+
+# Readable names of the code systems a reader is likely to recognise; any other system is shown
+# by its URI alone (systemName null), never guessed.
+_SYSTEM_NAMES = {
+    ATC_SYSTEM: "ATC",
+    SNOMED_SYSTEM: "SNOMED CT",
+    RXNORM_SYSTEM: "RxNorm",
+    ICD10_SYSTEM: "ICD-10",
+    ICD10_NO_SYSTEM: "ICD-10",
+    LOINC_SYSTEM: "LOINC",
+}
+
 
 @strawberry.type(description="A health professional, named in the health personnel register.")
 class HealthPersonnel:
@@ -33,6 +51,17 @@ class Code:
     system: str | None = strawberry.field(description="The code system (URI or OID).")
     code: str | None = strawberry.field(description="The code.")
     display: str | None = strawberry.field(description="Human-readable text for the code.")
+
+
+@strawberry.type(description="One coding of a concept: a code in a named code system.")
+class Coding:
+    system: str | None = strawberry.field(description="The code system's URI or OID.")
+    system_name: str | None = strawberry.field(
+        description='A readable name of the code system ("ATC", "RxNorm", "SNOMED CT", '
+        '"ICD-10", "LOINC"); null for a system the gateway does not name.'
+    )
+    code: str | None = strawberry.field(description="The code.")
+    display: str | None = strawberry.field(description="The source's text for the code.")
 
 
 @strawberry.type(description="A measured amount.")
@@ -69,6 +98,33 @@ def code(concept: Any) -> Code:
         code=text(coding.get("code")),
         display=text(coding.get("display")) or text(concept.get("text")),
     )
+
+
+def codings(concept: Any) -> list[Coding]:
+    """Every coding of a CodeableConcept, each with its system, in the source's order (codings
+    with neither a code nor a display carry nothing and are left out)."""
+    if not isinstance(concept, Mapping):
+        return []
+    found = []
+    for coding in concept.get("coding") or ():
+        if not isinstance(coding, Mapping):
+            continue
+        system, value, display = (
+            text(coding.get("system")),
+            text(coding.get("code")),
+            text(coding.get("display")),
+        )
+        if value is None and display is None:
+            continue
+        found.append(
+            Coding(
+                system=system,
+                system_name=_SYSTEM_NAMES.get(system or ""),
+                code=value,
+                display=display,
+            )
+        )
+    return found
 
 
 def quantity(value: Any) -> Quantity | None:

@@ -135,6 +135,11 @@ class GpRegistryClient:
     def __init__(self, fhir: FhirSource) -> None:
         self._fhir = fhir
 
+    @property
+    def resource_type(self) -> str:
+        """What the GP search searches: the patient (standard) or GP relations (Norwegian)."""
+        return "PractitionerRole" if self._fhir.routes == "norwegian" else "Patient"
+
     async def regular_gp(self, nin: NationalIdentityNumber) -> Page[RegularGp | None]:
         """The patient's current regular GP, or None when they have none."""
         if self._fhir.routes == "norwegian":
@@ -148,7 +153,7 @@ class GpRegistryClient:
                 patient=nin,
                 by="patient",
             )
-        return await self._fhir.fetch(
+        result = await self._fhir.search(
             "Patient",
             [
                 ("identifier", nin.fhir_token),
@@ -156,9 +161,25 @@ class GpRegistryClient:
                 ("_include:iterate", "PractitionerRole:practitioner"),
                 ("_include:iterate", "PractitionerRole:organization"),
             ],
-            _gp_of_patient,
             patient=nin,
         )
+        # A server that does not honour the includes (or only the first level, as many do not
+        # ``:iterate``) has the GP, the relation or the office read by id: a GP shown without
+        # a name would be a GP lost.
+        named = [r for p in result.matches for r in p.get("generalPractitioner") or ()]
+        result = await self._fhir.with_referenced(result, named, patient=nin)
+        roles = [result.resolve(r) or {} for r in named]
+        result = await self._fhir.with_referenced(
+            result,
+            [
+                role.get(element)
+                for role in roles
+                if role.get("resourceType") == "PractitionerRole"
+                for element in ("practitioner", "organization")
+            ],
+            patient=nin,
+        )
+        return self._fhir.page(result, _gp_of_patient)
 
 
 def prefetch(
@@ -168,7 +189,7 @@ def prefetch(
     client = ctx.clients.gp_registry
     return (
         ctx.fetches.search(
-            SOURCE.value, "PractitionerRole", nin.value, lambda: client.regular_gp(nin)
+            SOURCE.value, client.resource_type, nin.value, lambda: client.regular_gp(nin)
         ),
     )
 

@@ -1,11 +1,13 @@
 """``Patient.medicationList``: one row per medicine, joining prescriptions and dispensings, with
 the flags a home-care nurse acts on.
 
-A medicine is its substance: the ATC code (the product name when a code is missing), so two
-products of one substance share a row. Each row names the entries it was built from. The list
-is built from two searches of the prescription registry; when one failed, every row says which
-part it lacks (``completeness``) and the flags that part would decide are not claimed either
-way: a list built without dispensings never says "never dispensed".
+A medicine is its substance: the ATC code, so two products of one substance share a row. Without
+an ATC code it is another code with its system (RxNorm, SNOMED CT…), else its name; an entry
+with neither code nor name is a row of its own (a dispensing joins the row of the prescription it
+was dispensed on), so two unnamed medicines are never merged. Each row names the entries it was
+built from. The list is built from two searches of the prescription registry; when one failed,
+every row says which part it lacks (``completeness``) and the flags that part would decide are
+not claimed either way: a list built without dispensings never says "never dispensed".
 
 Flags (a row has each at most once):
 
@@ -29,9 +31,17 @@ import strawberry
 
 from gateway.context import Context
 from gateway.fetch import Fetched, all_of
+from gateway.fhir_date import FhirDateTime, Precision, sort_key
 from gateway.identity import NationalIdentityNumber
 from resolvers import prescriptions
-from resolvers.prescriptions import Dispensing, Medication, Prescription, PrescriptionStatus
+from resolvers.common import ATC_SYSTEM
+from resolvers.prescriptions import (
+    DispenserKind,
+    Dispensing,
+    Medication,
+    Prescription,
+    PrescriptionStatus,
+)
 from resolvers.section import Section, SourceName, section_fields
 
 SOURCE = SourceName.PRESCRIPTIONS
@@ -84,14 +94,14 @@ class RowCompleteness(Enum):
 @strawberry.type(description="A withdrawn prescription of this medicine.")
 class Withdrawal:
     prescription_id: strawberry.ID = strawberry.field(description="The prescription.")
-    withdrawn_at: dt.datetime | None = strawberry.field(description="When it was withdrawn.")
+    withdrawn_at: FhirDateTime | None = strawberry.field(description="When it was withdrawn.")
     reason: str | None = strawberry.field(description="Why.")
 
 
 @strawberry.type(description="The last dispensing of this medicine.")
 class LastDispensing:
     dispensing_id: strawberry.ID = strawberry.field(description="The dispensing.")
-    dispensed_at: dt.datetime | None = strawberry.field(description="When it was handed over.")
+    dispensed_at: FhirDateTime | None = strawberry.field(description="When it was handed over.")
     amount: str | None = strawberry.field(description="How much, e.g. '100 tablett'.")
     pharmacy: str | None = strawberry.field(description="Which pharmacy.")
 
@@ -140,28 +150,58 @@ class _Medicine:
     dispensings: list[Dispensing]
 
 
-def _medicine_key(medication: Medication) -> str:
-    return medication.atc_code or f"product:{medication.product_name or '?'}"
+def _medicine_key(medication: Medication) -> str | None:
+    """The medicine's identity: its ATC code, else another code with its system, else its name
+    (None: the entry names no medicine)."""
+    codes = [c for c in medication.codes if c.system and c.code]
+    coded = next((c for c in codes if c.system == ATC_SYSTEM), codes[0] if codes else None)
+    if coded is not None:
+        return f"code:{coded.system}|{coded.code}"
+    if medication.atc_code:  # a Medication made without its codings
+        return f"code:{ATC_SYSTEM}|{medication.atc_code}"
+    name = medication.product_name or medication.name
+    return f"name:{name.strip().casefold()}" if name and name.strip() else None
+
+
+def _first_day(value: FhirDateTime) -> dt.date:
+    return value.earliest.date()
+
+
+def _last_day(value: FhirDateTime) -> dt.date:
+    """The last calendar day a value can mean: "2026-12" → 2026-12-31."""
+    if value.precision is Precision.TIME:
+        return value.earliest.date()
+    return (value.latest - dt.timedelta(days=1)).date()
 
 
 def _is_active(prescription: Prescription, today: dt.date) -> bool:
     if prescription.status is not PrescriptionStatus.ACTIVE:
         return False
     starts, ends = prescription.valid_from, prescription.valid_until
-    return (starts is None or starts <= today) and (ends is None or ends >= today)
+    return (starts is None or _first_day(starts) <= today) and (
+        ends is None or _last_day(ends) >= today
+    )
 
 
-def _valid_when(prescription: Prescription, moment: dt.datetime | None) -> bool:
+def _valid_when(prescription: Prescription, moment: FhirDateTime | None) -> bool:
+    """Whether a dispensing at ``moment`` may have been within the validity period: only a
+    moment wholly outside it (at its own precision) is invalid."""
     if moment is None:
         return True
-    day = moment.date()
     starts, ends = prescription.valid_from, prescription.valid_until
-    return (starts is None or starts <= day) and (ends is None or ends >= day)
+    return (starts is None or _last_day(moment) >= _first_day(starts)) and (
+        ends is None or _first_day(moment) <= _last_day(ends)
+    )
+
+
+def _certainly_after(later: FhirDateTime, earlier: FhirDateTime) -> bool:
+    """Whether ``later`` is after ``earlier`` whatever instants their precisions stand for."""
+    return later.earliest > earlier.earliest and later.earliest >= earlier.latest
 
 
 def _newest(items: Sequence[Dispensing]) -> Dispensing | None:
     dated = [d for d in items if d.dispensed_at is not None]
-    return max(dated, key=lambda d: d.dispensed_at or dt.datetime.min) if dated else None
+    return max(dated, key=lambda d: sort_key(d.dispensed_at)) if dated else None
 
 
 def _flags(
@@ -186,7 +226,7 @@ def _flags(
             flags.append(MedicationFlag.PRESCRIBED_NEVER_DISPENSED)
     if have_prescriptions:
         horizon = today + dt.timedelta(days=warning_days)
-        if any(p.valid_until is not None and p.valid_until <= horizon for p in active):
+        if any(p.valid_until is not None and _last_day(p.valid_until) <= horizon for p in active):
             flags.append(MedicationFlag.EXPIRING_SOON)
     if have_prescriptions and have_dispensings:
         for dispensing in medicine.dispensings:
@@ -196,7 +236,7 @@ def _flags(
                 and on.status is PrescriptionStatus.WITHDRAWN
                 and on.withdrawn_at is not None
                 and dispensing.dispensed_at is not None
-                and dispensing.dispensed_at > on.withdrawn_at
+                and _certainly_after(dispensing.dispensed_at, on.withdrawn_at)
             ):
                 flags.append(MedicationFlag.DISPENSED_AFTER_WITHDRAWAL)
                 break
@@ -211,6 +251,19 @@ def _amount(dispensing: Dispensing) -> str | None:
         return None
     value = int(quantity.value) if quantity.value.is_integer() else quantity.value
     return f"{value} {quantity.unit or ''}".strip()
+
+
+def _pharmacy(dispensing: Dispensing) -> str | None:
+    """The name of the dispensing organisation (a pharmacist, or a dispenser of unknown kind,
+    is not called the pharmacy)."""
+    return next(
+        (
+            d.name
+            for d in dispensing.dispensed_by
+            if d.kind is DispenserKind.ORGANIZATION and d.name is not None
+        ),
+        None,
+    )
 
 
 def build_rows(
@@ -235,11 +288,17 @@ def build_rows(
     else:
         completeness = RowCompleteness.PARTIAL if truncated else RowCompleteness.COMPLETE
     medicines: dict[str, _Medicine] = {}
+    prescription_keys: dict[str, str] = {}
     for prescription in prescriptions_read or ():
-        key = _medicine_key(prescription.medication)
+        key = _medicine_key(prescription.medication) or f"prescription:{prescription.id}"
+        prescription_keys[str(prescription.id)] = key
         medicines.setdefault(key, _Medicine([], [])).prescriptions.append(prescription)
     for dispensing in dispensings_read or ():
-        key = _medicine_key(dispensing.medication)
+        key = (
+            _medicine_key(dispensing.medication)
+            or prescription_keys.get(str(dispensing.prescription_id))
+            or f"dispensing:{dispensing.id}"
+        )
         medicines.setdefault(key, _Medicine([], [])).dispensings.append(dispensing)
     known = {str(p.id): p for p in prescriptions_read or ()}
     rows = []
@@ -258,7 +317,7 @@ def build_rows(
                     dispensing_id=last.id,
                     dispensed_at=last.dispensed_at,
                     amount=_amount(last),
-                    pharmacy=last.pharmacy.name if last.pharmacy else None,
+                    pharmacy=_pharmacy(last),
                 )
                 if last is not None
                 else None,
@@ -285,7 +344,13 @@ def build_rows(
             )
         )
     # Rows to act on first, then current medicines, each by name.
-    rows.sort(key=lambda r: (not r.flags, not r.active_prescriptions, r.medication.substance or ""))
+    rows.sort(
+        key=lambda r: (
+            not r.flags,
+            not r.active_prescriptions,
+            r.medication.substance or r.medication.name or "",
+        )
+    )
     return rows
 
 

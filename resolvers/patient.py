@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import functools
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
@@ -52,17 +51,6 @@ _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
     "ownRegistrations": own_registrations.prefetch,
     "document": documents_source.prefetch,
     "medicationList": prescriptions.prefetch,
-}
-# The registry behind each field that searches one other than the core record (whose binding
-# the privacy read makes first).
-_SOURCE_OF = {
-    "medications": "prescriptions",
-    "medicationList": "prescriptions",
-    "generalPractitioner": "gp_registry",
-    "visitHistory": "visit_history",
-    "documents": "documents",
-    "document": "documents",
-    "labResults": "lab_results",
 }
 # The section whose decision governs a field that is not a section itself.
 _GOVERNING_SECTION = {"document": policy.DOCUMENTS, "medicationList": policy.MEDICATIONS}
@@ -277,7 +265,7 @@ class PatientQuery:
     ) -> Patient | None:
         ctx = info.context
         names = _selected_names(info)
-        access = await _decide(ctx, nin, names)
+        access = await _decide(ctx, nin)
         # The Patient search always runs: it decides whether there is a patient at all.
         existence = demographics.prefetch(ctx, nin)
         for name in names:
@@ -293,20 +281,18 @@ class PatientQuery:
         return Patient(_nin=nin, _access=access)
 
 
-async def _decide(ctx: Context, nin: NationalIdentityNumber, names: Iterable[str]) -> PatientAccess:
+async def _decide(ctx: Context, nin: NationalIdentityNumber) -> PatientAccess:
     """The policy's decision for this caller and patient, logged when it denies.
 
     The caller's own rules are checked first, with no upstream call. Then the patient's privacy
     settings are read: if they cannot be, nothing is shown (a restriction or block unknown is
-    not a restriction or block absent). Meanwhile the patient is bound in each registry the
-    selection (``names``) needs, so that its searches can start the moment access is decided:
-    the core record's binding is the existence check's search, shared.
+    not a restriction or block absent). No other registry hears the identity number before the
+    decision, not even to find its Patient id: a reserved or blocked patient is looked up
+    nowhere but in the core record, whose binding is the existence check's search, shared.
     """
     try:
         policy.check_caller(ctx.actor, ctx.stated, nin.value)
         demographics.prefetch(ctx, nin)
-        for source in sorted({_SOURCE_OF[name] for name in names if name in _SOURCE_OF}):
-            ctx.fetches.ahead(functools.partial(ctx.clients.source(source).binding, nin))
         settings = (await privacy.prefetch(ctx, nin)).unwrap()
         return policy.decide(ctx.actor, ctx.stated, nin.value, settings)
     except AccessDenied as denial:

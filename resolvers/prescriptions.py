@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
 import strawberry
 
+from gateway.binding import reference_target
 from gateway.context import Context
 from gateway.fetch import Fetched, Page, all_of
-from gateway.fhir import FhirSource, extension_value, first, parse_date, parse_datetime, text
+from gateway.fhir import (
+    FhirSource,
+    SearchResult,
+    extension_value,
+    first,
+    identifier_value,
+    text,
+)
+from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import (
+    ATC_SYSTEM,
+    HPR_SYSTEM,
+    ORGANISATION_SYSTEM,
+    Coding,
     HealthPersonnel,
     Organization,
     Quantity,
+    codings,
     health_personnel,
     newest_first,
     organization,
     quantity,
 )
+from resolvers.dosage import render_dosages
 from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.PRESCRIPTIONS
-ATC_SYSTEM = "http://www.whocc.no/atc"
 STATUS_CHANGED = (
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationRequest.statusChanged"
 )
@@ -47,11 +60,28 @@ _STATUS = {
 }
 
 
-@strawberry.type(description="A medicinal product, coded with ATC.")
+@strawberry.type(description="A medicinal product, with every code the source gave it.")
 class Medication:
-    atc_code: str | None = strawberry.field(description="ATC code, e.g. B01AC06.")
-    substance: str | None = strawberry.field(description="The active substance (ATC display).")
-    product_name: str | None = strawberry.field(description="Product name with strength.")
+    atc_code: str | None = strawberry.field(
+        description="ATC code, e.g. B01AC06; null when the source gave no ATC coding (other "
+        "systems' codes are in codes, never here)."
+    )
+    substance: str | None = strawberry.field(
+        description="The active substance (the ATC coding's display)."
+    )
+    product_name: str | None = strawberry.field(
+        description="Product name with strength (the medication concept's text)."
+    )
+    name: str | None = strawberry.field(
+        default=None,
+        description="The name to show: the product name, else the first coding's display, else "
+        "the display of a reference to a Medication the source did not send; null when the "
+        "source names it nowhere.",
+    )
+    codes: list[Coding] = strawberry.field(
+        default_factory=list,
+        description="Every coding of the medicine, with its system (ATC, RxNorm, SNOMED CT…).",
+    )
 
 
 @strawberry.type(description="A prescription in the national e-prescription hub.")
@@ -59,26 +89,59 @@ class Prescription:
     id: strawberry.ID = strawberry.field(description="The registry's id for the prescription.")
     status: PrescriptionStatus = strawberry.field(description="Where the prescription stands.")
     medication: Medication = strawberry.field(description="What was prescribed.")
-    dosage: str | None = strawberry.field(description="Dosage instructions, as written.")
-    prescribed_at: dt.datetime | None = strawberry.field(description="When it was written.")
+    dosage: str | None = strawberry.field(
+        description="Dosage instructions: as written, else rendered from the structured dosage."
+    )
+    prescribed_at: FhirDateTime | None = strawberry.field(description="When it was written.")
     prescriber: HealthPersonnel | None = strawberry.field(description="Who wrote it.")
-    valid_from: dt.date | None = strawberry.field(description="First day it can be dispensed.")
-    valid_until: dt.date | None = strawberry.field(description="Last day it can be dispensed.")
-    withdrawn_at: dt.datetime | None = strawberry.field(description="When it was withdrawn.")
+    valid_from: FhirDateTime | None = strawberry.field(description="First day it can be dispensed.")
+    valid_until: FhirDateTime | None = strawberry.field(description="Last day it can be dispensed.")
+    withdrawn_at: FhirDateTime | None = strawberry.field(description="When it was withdrawn.")
     withdrawal_reason: str | None = strawberry.field(description="Why it was withdrawn.")
+
+
+@strawberry.enum(description="Whether a dispenser is a person or an organisation.")
+class DispenserKind(Enum):
+    PERSON = strawberry.enum_value(
+        "PERSON", description="A health professional (Practitioner, PractitionerRole)."
+    )
+    ORGANIZATION = strawberry.enum_value(
+        "ORGANIZATION", description="An organisation, typically the pharmacy."
+    )
+
+
+@strawberry.type(description="Who dispensed: a pharmacist or the pharmacy.")
+class Dispenser:
+    kind: DispenserKind | None = strawberry.field(
+        description="Person or organisation; null when the source does not say."
+    )
+    name: str | None = strawberry.field(description="The name, as the source gives it.")
+    hpr_number: str | None = strawberry.field(description="HPR number (a person).")
+    organization_number: str | None = strawberry.field(
+        description="Norwegian organisation number (an organisation)."
+    )
 
 
 @strawberry.type(description="A dispensing at a pharmacy: the medicine was taken out.")
 class Dispensing:
     id: strawberry.ID = strawberry.field(description="The registry's id for the dispensing.")
     medication: Medication = strawberry.field(description="What was dispensed.")
-    dispensed_at: dt.datetime | None = strawberry.field(description="When it was handed over.")
+    dispensed_at: FhirDateTime | None = strawberry.field(description="When it was handed over.")
     quantity: Quantity | None = strawberry.field(description="How much was handed over.")
-    pharmacy: Organization | None = strawberry.field(description="Which pharmacy dispensed it.")
+    pharmacy: Organization | None = strawberry.field(
+        description="The first dispenser known to be an organisation (see dispensedBy).",
+        deprecation_reason="Use dispensedBy: a dispenser may be a person or an organisation.",
+    )
     prescription_id: strawberry.ID | None = strawberry.field(
         description="The prescription it was dispensed on."
     )
-    dosage: str | None = strawberry.field(description="Dosage instructions, as written.")
+    dosage: str | None = strawberry.field(
+        description="Dosage instructions: as written, else rendered from the structured dosage."
+    )
+    dispensed_by: list[Dispenser] = strawberry.field(
+        default_factory=list,
+        description="Who dispensed (MedicationDispense.performer), in the source's order.",
+    )
 
 
 @strawberry.type(description="Prescriptions and dispensings from Reseptformidleren.")
@@ -95,46 +158,157 @@ class MedicationsSection(Section):
         return self._dispensings.unwrap()
 
 
-def _medication(concept: Any) -> Medication:
+def _medication(resource: Mapping[str, Any], result: SearchResult) -> Medication:
+    """What a MedicationRequest/MedicationDispense names: its ``medicationCodeableConcept``, or
+    the Medication its ``medicationReference`` points at (contained, or included in the search).
+    A Medication that did not come along leaves only the reference's display: nothing is
+    guessed."""
+    concept = resource.get("medicationCodeableConcept")
+    reference = resource.get("medicationReference")
+    if not isinstance(concept, Mapping) and isinstance(reference, Mapping):
+        target = _referenced(resource, reference, result)
+        if target is None or target.get("resourceType") != "Medication":
+            return Medication(
+                atc_code=None, substance=None, product_name=None,
+                name=text(reference.get("display")),
+            )  # fmt: skip
+        concept = target.get("code")
+    return _medication_of(concept, reference if isinstance(reference, Mapping) else {})
+
+
+def _medication_of(concept: Any, reference: Mapping[str, Any]) -> Medication:
     concept = concept if isinstance(concept, Mapping) else {}
-    atc = next(
-        (c for c in concept.get("coding") or () if c.get("system") == ATC_SYSTEM),
-        first(concept.get("coding")),
-    )
+    codes = codings(concept)
+    atc = next((c for c in codes if c.system == ATC_SYSTEM), None)
+    product_name = text(concept.get("text"))
     return Medication(
-        atc_code=text(atc.get("code")),
-        substance=text(atc.get("display")),
-        product_name=text(concept.get("text")),
+        atc_code=atc.code if atc else None,
+        substance=atc.display if atc else None,
+        product_name=product_name,
+        name=product_name
+        or next((c.display for c in codes if c.display), None)
+        or text(reference.get("display")),
+        codes=codes,
     )
 
 
-def _prescription(resource: Mapping[str, Any]) -> Prescription:
+def _referenced(
+    resource: Mapping[str, Any], reference: Mapping[str, Any], result: SearchResult
+) -> Mapping[str, Any] | None:
+    """The resource a reference points at: contained (``#id``), or included in the search (by
+    ``Type/id``, also when written as an absolute URL)."""
+    ref = text(reference.get("reference"))
+    if ref is None:
+        return None
+    if ref.startswith("#"):
+        return _contained(resource, ref)
+    found = result.resolve(reference)
+    target = reference_target(ref)
+    if found is None and target is not None:
+        found = result.resolve({"reference": "/".join(target)})
+    return found
+
+
+def _contained(resource: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
+    """The contained resource ``#id`` names."""
+    for contained in resource.get("contained") or ():
+        if isinstance(contained, Mapping) and contained.get("id") == ref[1:]:
+            return contained
+    return None
+
+
+_PERSON_TYPES = frozenset({"Practitioner", "PractitionerRole"})
+
+
+def _dispenser(resource: Mapping[str, Any], actor: Any) -> Dispenser | None:
+    """A ``performer.actor``: a person or an organisation, as the reference says (its ``type``,
+    its ``Type/id``, a contained resource's type, or an HPR/organisation-number identifier)."""
+    if not isinstance(actor, Mapping) or not actor:
+        return None
+    ref = text(actor.get("reference")) or ""
+    # A contained pharmacy or pharmacist is read like the reference to it.
+    contained = (_contained(resource, ref) if ref.startswith("#") else None) or {}
+    target_type = text(actor.get("type")) or text(contained.get("resourceType"))
+    if target_type is None and (target := reference_target(ref)) is not None:
+        target_type = target[0]
+    hpr, org_number = (
+        identifier_value(actor, HPR_SYSTEM) or identifier_value(contained, HPR_SYSTEM),
+        identifier_value(actor, ORGANISATION_SYSTEM)
+        or identifier_value(contained, ORGANISATION_SYSTEM),
+    )
+    if target_type in _PERSON_TYPES or (target_type is None and hpr and not org_number):
+        kind: DispenserKind | None = DispenserKind.PERSON
+    elif target_type == "Organization" or (target_type is None and org_number and not hpr):
+        kind = DispenserKind.ORGANIZATION
+    else:
+        kind = None
+    return Dispenser(
+        kind=kind,
+        name=text(actor.get("display")) or _name_of(contained),
+        hpr_number=hpr,
+        organization_number=org_number,
+    )
+
+
+def _name_of(resource: Mapping[str, Any]) -> str | None:
+    """An Organization's ``name``, or a Practitioner's first ``HumanName`` as written."""
+    if isinstance(resource.get("name"), str):
+        return text(resource["name"])
+    human = first(resource.get("name"))
+    given = [g for g in human.get("given") or () if isinstance(g, str)]
+    written = " ".join([*given, *([human["family"]] if text(human.get("family")) else [])])
+    return text(human.get("text")) or written or None
+
+
+def _prescription(resource: Mapping[str, Any], result: SearchResult) -> Prescription:
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
     return Prescription(
         id=strawberry.ID(resource["id"]),
         status=_STATUS.get(resource.get("status", ""), PrescriptionStatus.OTHER),
-        medication=_medication(resource.get("medicationCodeableConcept")),
-        dosage=text(first(resource.get("dosageInstruction")).get("text")),
-        prescribed_at=parse_datetime(resource.get("authoredOn")),
+        medication=_medication(resource, result),
+        dosage=render_dosages(resource.get("dosageInstruction")),
+        prescribed_at=FhirDateTime.parse(resource.get("authoredOn")),
         prescriber=health_personnel(resource.get("requester")),
-        valid_from=parse_date(validity.get("start")),
-        valid_until=parse_date(validity.get("end")),
-        withdrawn_at=parse_datetime(extension_value(resource, STATUS_CHANGED, "valueDateTime")),
+        valid_from=FhirDateTime.parse(validity.get("start")),
+        valid_until=FhirDateTime.parse(validity.get("end")),
+        withdrawn_at=FhirDateTime.parse(extension_value(resource, STATUS_CHANGED, "valueDateTime")),
         withdrawal_reason=text((resource.get("statusReason") or {}).get("text")),
     )
 
 
-def _dispensing(resource: Mapping[str, Any]) -> Dispensing:
+def _dispensing(resource: Mapping[str, Any], result: SearchResult) -> Dispensing:
     reference = text(first(resource.get("authorizingPrescription")).get("reference"))
+    performers = [
+        (dispenser, actor)
+        for performer in resource.get("performer") or ()
+        if isinstance(performer, Mapping)
+        for actor in [performer.get("actor")]
+        if (dispenser := _dispenser(resource, actor)) is not None
+    ]
+    pharmacy = next(
+        (organization(actor) for d, actor in performers if d.kind is DispenserKind.ORGANIZATION),
+        None,
+    )
     return Dispensing(
         id=strawberry.ID(resource["id"]),
-        medication=_medication(resource.get("medicationCodeableConcept")),
-        dispensed_at=parse_datetime(resource.get("whenHandedOver")),
+        medication=_medication(resource, result),
+        dispensed_at=FhirDateTime.parse(resource.get("whenHandedOver")),
         quantity=quantity(resource.get("quantity")),
-        pharmacy=organization(first(resource.get("performer")).get("actor")),
+        pharmacy=pharmacy,
         prescription_id=strawberry.ID(reference.split("/")[-1]) if reference else None,
-        dosage=text(first(resource.get("dosageInstruction")).get("text")),
+        dosage=render_dosages(resource.get("dosageInstruction")),
+        dispensed_by=[d for d, _ in performers],
     )
+
+
+def build_prescriptions(result: SearchResult) -> list[Prescription]:
+    """A MedicationRequest search's prescriptions, newest first."""
+    return newest_first([_prescription(r, result) for r in result.matches], "prescribed_at")
+
+
+def build_dispensings(result: SearchResult) -> list[Dispensing]:
+    """A MedicationDispense search's dispensings, newest first."""
+    return newest_first([_dispensing(r, result) for r in result.matches], "dispensed_at")
 
 
 class PrescriptionsClient:
@@ -147,10 +321,10 @@ class PrescriptionsClient:
         """Every prescription the registry holds for the patient, newest first."""
         return await self._fhir.fetch(
             "MedicationRequest",
-            [],
-            lambda result: newest_first(
-                [_prescription(r) for r in result.matches], "prescribed_at"
-            ),
+            # A Medication referenced rather than written inline comes along (a server that
+            # does not include it leaves the reference's display, see _medication).
+            [("_include", "MedicationRequest:medication")],
+            build_prescriptions,
             patient=nin,
             by="subject",
         )
@@ -159,8 +333,8 @@ class PrescriptionsClient:
         """Every dispensing the registry holds for the patient, newest first."""
         return await self._fhir.fetch(
             "MedicationDispense",
-            [],
-            lambda result: newest_first([_dispensing(r) for r in result.matches], "dispensed_at"),
+            [("_include", "MedicationDispense:medication")],
+            build_dispensings,
             patient=nin,
             by="subject",
         )

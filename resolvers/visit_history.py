@@ -12,7 +12,8 @@ import strawberry
 
 from gateway.context import Context
 from gateway.fetch import Fetched, Page
-from gateway.fhir import FhirSource, extension_value, first, parse_datetime, text
+from gateway.fhir import FhirSource, SearchResult, extension_value, first, text
+from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import Organization, newest_first, organization
 from resolvers.section import Section, SourceName, count, section_fields
@@ -21,6 +22,9 @@ SOURCE = SourceName.VISIT_HISTORY
 REPORTED_AS_WRONG = "https://summary-gateway.example/fhir/StructureDefinition/reported-as-wrong"
 # NPR holds visits since 2008; asking for the period keeps real registries from scanning history.
 HISTORY_START = "2008-01-01"
+# The same window, applied again to the answer: a server that ignores ``date`` must not show
+# visits from before it.
+_WINDOW_START = dt.datetime.fromisoformat(HISTORY_START).replace(tzinfo=dt.UTC)
 
 
 @strawberry.enum(description="What kind of contact the visit was.")
@@ -44,8 +48,8 @@ _KINDS = {
 class Visit:
     id: strawberry.ID = strawberry.field(description="The registry's id for the visit.")
     kind: VisitKind = strawberry.field(description="Outpatient, admission, day treatment…")
-    start: dt.datetime | None = strawberry.field(description="When the visit began.")
-    end: dt.datetime | None = strawberry.field(description="When it ended; null if ongoing.")
+    start: FhirDateTime | None = strawberry.field(description="When the visit began.")
+    end: FhirDateTime | None = strawberry.field(description="When it ended; null if ongoing.")
     institution: Organization | None = strawberry.field(description="Hospital or health trust.")
     department: str | None = strawberry.field(description="The department.")
     reported_as_wrong: bool = strawberry.field(
@@ -68,12 +72,28 @@ def _visit(resource: Mapping[str, Any]) -> Visit:
     return Visit(
         id=strawberry.ID(resource["id"]),
         kind=_KINDS.get((resource.get("class") or {}).get("code", ""), VisitKind.OTHER),
-        start=parse_datetime(period.get("start")),
-        end=parse_datetime(period.get("end")),
+        start=FhirDateTime.parse(period.get("start")),
+        end=FhirDateTime.parse(period.get("end")),
         institution=organization(resource.get("serviceProvider")),
         department=text(location.get("display")),
         reported_as_wrong=extension_value(resource, REPORTED_AS_WRONG, "valueBoolean") is True,
     )
+
+
+def _in_window(visit: Visit) -> bool:
+    """What ``date=ge2008-01-01`` matches (FHIR R4 search on ``Encounter.period``): a visit
+    that may reach into the window. One that ended before it is dropped; an ongoing one (no end)
+    is kept; one with no dates at all matches no date search and is dropped."""
+    end = visit.end
+    if end is None:
+        return visit.start is not None
+    return end.earliest >= _WINDOW_START or end.latest > _WINDOW_START
+
+
+def build_visits(result: SearchResult) -> list[Visit]:
+    """An Encounter search's visits within the history window, newest first."""
+    visits = [_visit(r) for r in result.matches]
+    return newest_first([v for v in visits if _in_window(v)], "start")
 
 
 class VisitHistoryClient:
@@ -87,7 +107,7 @@ class VisitHistoryClient:
         return await self._fhir.fetch(
             "Encounter",
             [("date", f"ge{HISTORY_START}")],
-            lambda result: newest_first([_visit(r) for r in result.matches], "start"),
+            build_visits,
             patient=nin,
             by="subject",
         )

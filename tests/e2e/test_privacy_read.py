@@ -102,7 +102,9 @@ async def test_privacy_settings_longer_than_the_whole_read_cap_fail_closed(
             assert summary["data"] == {"patient": None}
             assert _codes(summary) == ["SOURCE_INCOMPLETE"]
     # No section's registry was asked: the summary stopped at the privacy read.
-    assert all(registries.stats(s).total == 0 for s in Source if s is not Source.CORE_RECORD)
+    assert all(
+        registries.stats(s).about_patients == 0 for s in Source if s is not Source.CORE_RECORD
+    )
 
 
 async def test_a_privacy_page_that_fails_fails_closed(

@@ -122,7 +122,7 @@ async def test_unknown_resource_types_answer_404_with_an_operation_outcome(
     registries: MockRegistries, session: aiohttp.ClientSession
 ) -> None:
     base = registries.base_urls[Source.PRESCRIPTIONS]
-    for path in ("/Patient", "/Nonsense", "/MedicationRequest/some-id", "/Binary/x"):
+    for path in ("/Encounter", "/Nonsense", "/MedicationRequest/some-id", "/Binary/x"):
         status, outcome = await get_json(session, base + path, [("identifier", token(HOME_CARE))])
         assert status == 404, path
         assert outcome["resourceType"] == "OperationOutcome"

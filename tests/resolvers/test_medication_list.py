@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from gateway.fhir_date import FhirDateTime
 from gateway.schema import schema
 from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
@@ -140,8 +141,10 @@ def test_the_expiry_warning_counts_days_from_today() -> None:
     def prescription(valid_until: dt.date) -> Prescription:
         return Prescription(
             id=strawberry.ID("p1"), status=PrescriptionStatus.ACTIVE, medication=medication,
-            dosage=None, prescribed_at=None, prescriber=None, valid_from=dt.date(2026, 1, 1),
-            valid_until=valid_until, withdrawn_at=None, withdrawal_reason=None,
+            dosage=None, prescribed_at=None, prescriber=None,
+            valid_from=FhirDateTime.parse("2026-01-01"),
+            valid_until=FhirDateTime.parse(valid_until.isoformat()), withdrawn_at=None,
+            withdrawal_reason=None,
         )  # fmt: skip
 
     def flags(valid_until: dt.date, days: int) -> list[MedicationFlag]:

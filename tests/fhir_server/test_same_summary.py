@@ -1,0 +1,79 @@
+"""The same patients, the same summary: from the mocks (the registries' dialect) and from the
+independent FHIR server loaded with the mock population exported as plain R4 (``mocks.export``:
+references by id, no identity numbers inside references).
+
+Agreeing with our own mocks proves little; agreeing with them *and* with a server we did not
+write shows that the gateway reads standard R4, and that the mocks answer as such a server does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from mocks.export import chosen_records, export_records
+from mocks.fixtures import FIXTURES, fixture
+from mocks.population import Population
+from resolvers.examples import SUMMARY_QUERY
+from tests.conftest import GatewayServer, serve, strip_timing
+from tests.fhir_server.conftest import independent_settings
+from tests.fhir_server_support import independent_fhir_server
+
+GENERATED = 12
+"""Generated patients exported besides the fixtures (the population's first ones)."""
+
+# What says how an answer was fetched, not what it holds: it differs between two servers.
+_PROVENANCE = {"fromCache", "staleAgeSeconds", "sources"}
+
+
+@pytest.fixture(scope="module")
+async def exported_gateway(population: Population) -> AsyncIterator[GatewayServer]:
+    """The gateway, every source on the independent server loaded with the export."""
+    bundle = export_records(chosen_records(population, GENERATED, fixtures=True))
+    async with (
+        independent_fhir_server(bundle) as base,
+        serve(independent_settings(base)) as server,
+    ):
+        yield server
+
+
+def _content(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _content(v) for k, v in value.items() if k not in _PROVENANCE}
+    if isinstance(value, list):
+        return [_content(v) for v in value]
+    return value
+
+
+# Reserved and blocked patients show nothing; the rest between them hold every section's shapes.
+_COMPARED = [f.key for f in FIXTURES if f.key not in {"reserved"}]
+
+
+@pytest.mark.parametrize("key", _COMPARED)
+async def test_a_fixture_patients_summary_is_the_same_from_both_servers(
+    gateway: GatewayServer, exported_gateway: GatewayServer, key: str
+) -> None:
+    nin = fixture(key).nin
+    from_mocks = await gateway.graphql(SUMMARY_QUERY, {"nin": nin})
+    from_server = await exported_gateway.graphql(SUMMARY_QUERY, {"nin": nin})
+    assert from_mocks.get("errors") == from_server.get("errors")
+    assert from_mocks["data"]["patient"] is not None
+    assert _content(strip_timing(from_server["data"])) == _content(strip_timing(from_mocks["data"]))
+
+
+async def test_generated_patients_summaries_are_the_same_from_both_servers(
+    gateway: GatewayServer, exported_gateway: GatewayServer, population: Population
+) -> None:
+    compared = 0
+    for index in range(GENERATED):
+        nin = population.nin(index)
+        from_mocks = await gateway.graphql(SUMMARY_QUERY, {"nin": nin})
+        from_server = await exported_gateway.graphql(SUMMARY_QUERY, {"nin": nin})
+        assert from_mocks.get("errors") == from_server.get("errors"), index
+        assert _content(strip_timing(from_server["data"])) == _content(
+            strip_timing(from_mocks["data"])
+        ), index
+        compared += from_mocks["data"]["patient"] is not None
+    assert compared >= GENERATED - 1, "the generated patients have summaries to compare"
