@@ -41,9 +41,13 @@
         ├── SourceAuthFailed          SOURCE_AUTH_FAILED   no credentials for it: its token
         │                                                  endpoint failed or refused us, or it
         │                                                  answered 401 to a fresh credential
-        └── SourceIncomplete          SOURCE_INCOMPLETE    a search that must be read whole (the
-                                                           privacy settings) had more pages than
-                                                           the source's ``whole_read_max_pages``
+        ├── SourceIncomplete          SOURCE_INCOMPLETE    a search that must be read whole (the
+        │                                                  privacy settings) had more pages than
+        │                                                  the source's ``whole_read_max_pages``
+        └── PrivacySettingsUnknown    PRIVACY_SETTINGS_UNKNOWN an active privacy Consent the
+                                                           gateway does not understand (another
+                                                           category, a provision it does not
+                                                           model): nothing of the patient is shown
 
 GraphQL request errors found before execution (limits, introspection, persisted documents, the
 deadline) are not exceptions: they are ``GraphQLError``s with a code, listed in
@@ -208,6 +212,18 @@ class SourceIncomplete(SourceError):
     arrived is not used: the answer is unknown, and access fails closed."""
 
     code = "SOURCE_INCOMPLETE"
+
+
+class PrivacySettingsUnknown(SourceError):
+    """The registry answered, but one of the patient's active privacy Consents is not one the
+    gateway understands (a category or policy it does not know, a provision it does not model,
+    a block of someone not named by an HPR number). A restriction not understood is not a
+    restriction absent: the settings are unknown, and access fails closed, as for any privacy
+    read that did not succeed. The registry itself did nothing wrong, so this is not
+    SOURCE_BAD_RESPONSE: the record holds a setting the gateway must learn before it can
+    show the patient's summary."""
+
+    code = "PRIVACY_SETTINGS_UNKNOWN"
 
 
 class RequestRefused(GatewayError):

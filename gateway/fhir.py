@@ -262,11 +262,6 @@ class FhirSource:
                 if found.searches_by("Patient", "identifier")
                 else BindingMode.CHAINED
             )
-            log.info(
-                "%s: patients are bound by %s (from its CapabilityStatement)",
-                self.name,
-                self.binding_mode,
-            )
         return found
 
     async def _capability_statement(self) -> Capabilities:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mocks.clinical_codes import AllergyAgent, Diagnosis, Language, Relation
 from mocks.datatypes import (
+    CRITICAL_INFORMATION,
     EXT_INTERPRETER_REQUIRED,
     EXT_MUNICIPALITY_CODE,
     OID_HPR,
@@ -151,7 +152,10 @@ def add_critical_condition(
     body: Resource = {
         "clinicalStatus": concept(SYSTEM_CONDITION_CLINICAL, "active"),
         "verificationStatus": concept(SYSTEM_CONDITION_VERIFICATION, verification),
-        "category": [concept(SYSTEM_CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+        "category": [
+            concept(SYSTEM_CONDITION_CATEGORY, "problem-list-item", "Problem List Item"),
+            concept(SYSTEM_CRITICAL_INFO, CRITICAL_INFORMATION, "Critical information"),
+        ],
         "code": concept(SYSTEM_ICD10, diagnosis.icd10, diagnosis.display),
         "subject": builder.subject(),
         "recordedDate": instant(recorded),
@@ -191,7 +195,13 @@ def add_procedure(
     """Ongoing treatment (``ongoing-treatment``) or a change after a procedure."""
     body: Resource = {
         "status": status,
-        "category": concept(SYSTEM_CRITICAL_INFO, category),
+        # R4 gives a Procedure one category: the kind, and the marker as a second coding.
+        "category": {
+            "coding": [
+                coding(SYSTEM_CRITICAL_INFO, category),
+                coding(SYSTEM_CRITICAL_INFO, CRITICAL_INFORMATION, "Critical information"),
+            ]
+        },
         "code": text_concept(text),
         "subject": builder.subject(),
         "performedPeriod": {"start": instant(start)},
@@ -220,10 +230,16 @@ def add_flag(
     start: dt.datetime,
     author: Clinician | None,
 ) -> Resource:
-    """Critical information (clinician as author) or a communication need (``author`` None)."""
+    """Critical information (clinician as author, marked as such) or a communication need
+    (``author`` None)."""
+    categories = [concept(SYSTEM_CRITICAL_INFO, category)]
+    if author is not None:
+        categories.append(
+            concept(SYSTEM_CRITICAL_INFO, CRITICAL_INFORMATION, "Critical information")
+        )
     body: Resource = {
         "status": "active",
-        "category": [concept(SYSTEM_CRITICAL_INFO, category)],
+        "category": categories,
         "code": text_concept(text),
         "subject": builder.subject(),
         "period": {"start": instant(start)},

@@ -40,6 +40,9 @@ SYSTEM_DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
 SYSTEM_CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 SYSTEM_PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 SYSTEM_CRITICAL_INFO = "https://summary-gateway.example/fhir/CodeSystem/critical-info-category"
+CRITICAL_INFORMATION = "critical-information"
+"""The core record's marker of critical information (a ``SYSTEM_CRITICAL_INFO`` category coding)
+on the Conditions, Procedures and Flags clinicians registered as such (docs/fhir-profile.md)."""
 SYSTEM_PRIVACY = "https://summary-gateway.example/fhir/CodeSystem/privacy"
 
 EXT_STATUS_CHANGED = (

@@ -135,6 +135,8 @@ class SourceClients:
                 log.warning(
                     "%s: its CapabilityStatement could not be read (%s)", source.name, reason
                 )
+            else:
+                log.info("%s: patients are bound by %s", source.name, source.binding_mode)
 
     async def invalidate_patient(self, source: str, nin: str) -> None:
         """Forget every cached answer of ``source`` about the patient ``nin``: for writes that

@@ -6,17 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.errors import PrivacySettingsUnknown, SourceBadResponse
 from gateway.fetch import Page
-from gateway.fhir import FhirSource, SearchResult, first
+from gateway.fhir import FhirSource, SearchResult
 from gateway.identity import NationalIdentityNumber
 from gateway.policy import PrivacySettings
 from resolvers.common import still_current
 from resolvers.core_record import critical_information as critical
 from resolvers.core_record import own_registrations as own
 from resolvers.core_record.demographics import CorePatient, core_patient
-from resolvers.core_record.privacy import consent_params, privacy_settings
-
-CATEGORY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/critical-info-category"
+from resolvers.core_record.privacy import (
+    ConsentNotUnderstood,
+    consent_params,
+    privacy_settings,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +38,6 @@ class Flags:
     communication_needs: list[own.CommunicationNeed]
 
 
-def _category(resource: Mapping[str, Any]) -> str | None:
-    category = resource.get("category")
-    concept = first(category) if isinstance(category, list) else category
-    code = first((concept or {}).get("coding")).get("code")
-    return code if isinstance(code, str) else None
-
-
 def _asserted_by_patient(resource: Mapping[str, Any]) -> bool:
     reference = (resource.get("asserter") or {}).get("reference")
     return isinstance(reference, str) and reference.startswith("Patient/")
@@ -57,19 +53,26 @@ def _conditions(result: SearchResult) -> Conditions:
     mine = [r for r in current if _asserted_by_patient(r)]
     clinical = [r for r in current if not _asserted_by_patient(r)]
     return Conditions(
-        critical=[critical.critical_condition(r) for r in clinical],
+        # A problem list holds more than critical information: only what the record marks as
+        # such, and only while active (a resolved sinusitis is no warning to anyone).
+        critical=[critical.critical_condition(r) for r in clinical if critical.shown_condition(r)],
         self_reported=[own.self_reported_condition(r) for r in mine],
     )
+
+
+def _treatments(result: SearchResult) -> list[critical.Treatment]:
+    # Procedure history holds more than critical information ("Medication Reconciliation"):
+    # only marked entries, an ongoing treatment only while in progress.
+    return [critical.treatment(r) for r in _current(result) if critical.shown_treatment(r)]
 
 
 def _flags(result: SearchResult) -> Flags:
     warnings, needs = [], []
     for flag in _current(result):
-        category = _category(flag)
-        if category == "communication-need":
+        if critical.kind_of(flag) == "communication-need":
             needs.append(own.communication_need(flag))
-        else:
-            warnings.append(critical.warning(flag, category))
+        elif critical.shown_warning(flag):
+            warnings.append(critical.warning(flag))
     return Flags(warnings, needs)
 
 
@@ -105,15 +108,23 @@ class CoreRecordClient:
         Where the deployment enforces them elsewhere, none are read and none apply here."""
         if self.privacy_enforced_by is not None:
             return Page(PrivacySettings(), pages=0)
-        return await self._fhir.fetch(
-            "Consent",
-            consent_params(nin),
-            privacy_settings,
-            patient=nin,
-            by="patient",
-            cacheable=False,
-            whole=True,
-        )
+        try:
+            return await self._fhir.fetch(
+                "Consent",
+                consent_params(nin),
+                privacy_settings,
+                patient=nin,
+                by="patient",
+                cacheable=False,
+                whole=True,
+            )
+        except SourceBadResponse as exc:
+            # The registry answered; a setting the gateway does not understand is its own code.
+            if isinstance(exc.__cause__, ConsentNotUnderstood):
+                raise PrivacySettingsUnknown(
+                    exc.source, f"privacy settings not understood: {exc.__cause__}"
+                ) from exc
+            raise
 
     async def allergies(self, nin: NationalIdentityNumber) -> Page[list[critical.Allergy]]:
         """Drug reactions and other allergies."""
@@ -134,7 +145,7 @@ class CoreRecordClient:
         return await self._fhir.fetch(
             "Procedure",
             [],
-            lambda result: [critical.treatment(r) for r in _current(result)],
+            _treatments,
             patient=nin,
             by="subject",
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -13,7 +12,8 @@ import strawberry
 
 from gateway.context import Context
 from gateway.fetch import Fetched
-from gateway.fhir import extension_value, first, parse_date, parse_datetime, text
+from gateway.fhir import extension_value, first, text
+from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.section import Section, SourceName, count, section_fields
 
@@ -42,10 +42,15 @@ class PersonDetails:
     given_name: str | None = strawberry.field(description="Given name(s).")
     family_name: str | None = strawberry.field(description="Family name.")
     full_name: str | None = strawberry.field(description="Given and family name together.")
-    birth_date: dt.date | None = strawberry.field(description="Birth date.")
+    birth_date: FhirDateTime | None = strawberry.field(
+        description="Birth date, at the precision recorded (a year or month when that is all "
+        "the record knows)."
+    )
     gender: Gender | None = strawberry.field(description="Administrative gender.")
     deceased: bool = strawberry.field(description="The patient has died.")
-    deceased_at: dt.datetime | None = strawberry.field(description="When the patient died.")
+    deceased_at: FhirDateTime | None = strawberry.field(
+        description="When the patient died, at the precision recorded."
+    )
     municipality: Municipality | None = strawberry.field(description="Home municipality.")
 
 
@@ -72,31 +77,33 @@ def core_patient(resource: Mapping[str, Any]) -> CorePatient:
     family = text(name.get("family"))
     address = first(resource.get("address"))
     gender = resource.get("gender")
-    deceased_at = parse_datetime(resource.get("deceasedDateTime"))
+    deceased_at = FhirDateTime.parse(resource.get("deceasedDateTime"))
+    municipality = Municipality(
+        name=text(address.get("district")),
+        number=extension_value(address, MUNICIPALITY_CODE, "valueString"),
+    )
     details = PersonDetails(
         given_name=given,
         family_name=family,
         full_name=" ".join(filter(None, [given, family])) or None,
-        birth_date=parse_date(resource.get("birthDate")),
+        birth_date=FhirDateTime.parse(resource.get("birthDate")),
         gender=Gender(gender) if gender else None,
         deceased=deceased_at is not None or resource.get("deceasedBoolean") is True,
         deceased_at=deceased_at,
-        municipality=Municipality(
-            name=text(address.get("district")),
-            number=extension_value(address, MUNICIPALITY_CODE, "valueString"),
-        )
-        if address
-        else None,
+        # An address without a district or municipality number (a street address only) is no
+        # municipality: null, not an object of nulls.
+        municipality=municipality if municipality.name or municipality.number else None,
     )
     languages = []
     for communication in resource.get("communication") or ():
-        coding = first((communication.get("language") or {}).get("coding"))
+        language = communication.get("language") or {}
+        coding = first(language.get("coding"))
+        code = text(coding.get("code"))
+        called = text(coding.get("display")) or text(language.get("text"))
+        if code is None and called is None:
+            continue  # a language nobody named is no language
         languages.append(
-            Language(
-                code=text(coding.get("code")),
-                name=text(coding.get("display")),
-                preferred=communication.get("preferred") is True,
-            )
+            Language(code=code, name=called, preferred=communication.get("preferred") is True)
         )
     interpreter = extension_value(resource, INTERPRETER_REQUIRED, "valueBoolean")
     return CorePatient(details, languages, interpreter if isinstance(interpreter, bool) else None)

@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 from gateway.actor import Actor
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import HPR_SYSTEM
+from resolvers.core_record.critical_information import CATEGORY_SYSTEM, CRITICAL_INFORMATION
 
 Resource = dict[str, Any]
 
-CATEGORY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/critical-info-category"
 TREATMENT_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/ongoing-treatment"
 NEED_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/communication-need"
 IDEMPOTENCY_SYSTEM = "https://summary-gateway.example/fhir/NamingSystem/idempotency-key"
@@ -215,7 +215,10 @@ def critical_condition(
         "resourceType": "Condition",
         "clinicalStatus": concept(CONDITION_CLINICAL, "active"),
         "verificationStatus": concept(CONDITION_VERIFICATION, "confirmed"),
-        "category": [concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+        "category": [
+            concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item"),
+            concept(CATEGORY_SYSTEM, CRITICAL_INFORMATION),
+        ],
         "code": concept(ICD10_SYSTEM, icd10, display),
         "subject": subject(nin),
         "recordedDate": now(),
@@ -236,7 +239,13 @@ def procedure(  # noqa: PLR0917 - one of each part of a Procedure
     return {
         "resourceType": "Procedure",
         "status": "in-progress" if kind == "ongoing-treatment" else "completed",
-        "category": concept(CATEGORY_SYSTEM, kind),
+        # The kind, and the marker as a second coding (R4 gives a Procedure one category).
+        "category": {
+            "coding": [
+                {"system": CATEGORY_SYSTEM, "code": kind},
+                {"system": CATEGORY_SYSTEM, "code": CRITICAL_INFORMATION},
+            ]
+        },
         "code": code,
         "subject": subject(nin),
         "performedPeriod": {"start": _instant(started)},

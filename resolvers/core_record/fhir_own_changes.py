@@ -12,8 +12,8 @@ from gateway.hpr import canonical_hpr
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import HPR_SYSTEM
 from resolvers.core_record import fhir_changes as fhir
+from resolvers.core_record.critical_information import CATEGORY_SYSTEM
 from resolvers.core_record.fhir_changes import (
-    CATEGORY_SYSTEM,
     CONDITION_CLINICAL,
     CONDITION_VERIFICATION,
     CONSENT_SCOPE,

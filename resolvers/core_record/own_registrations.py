@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,9 +10,10 @@ import strawberry
 
 from gateway.context import Context
 from gateway.fetch import Fetched, all_of
-from gateway.fhir import first, parse_datetime, text
+from gateway.fhir import first, text
+from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
-from resolvers.common import version_of
+from resolvers.common import Coding, codings, version_of
 from resolvers.core_record import shared_searches
 from resolvers.core_record.demographics import CorePatient, Language
 from resolvers.core_record.demographics import prefetch as prefetch_patient
@@ -27,8 +27,17 @@ class NextOfKin:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
     version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     name: str | None = strawberry.field(description="Full name.")
-    relationship: str | None = strawberry.field(description="Relationship code (v3 RoleCode).")
-    relationship_display: str | None = strawberry.field(description="The relationship in words.")
+    relationship: str | None = strawberry.field(
+        description="The relationship's v3 RoleCode code (SPS, WIFE, CHILD…); null when the "
+        "record gives none in that system (see relationshipCodings)."
+    )
+    relationship_display: str | None = strawberry.field(
+        description="The relationship in words: the record's text, else a coding's display, "
+        "else the readable name of a known code (v3 RoleCode, HL7 v2 table 0131)."
+    )
+    relationship_codings: list[Coding] = strawberry.field(
+        description="Every coding of the relationship, with its code system's name."
+    )
     phone: str | None = strawberry.field(description="Phone number.")
 
 
@@ -37,7 +46,9 @@ class CommunicationNeed:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
     version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     description: str | None = strawberry.field(description="e.g. 'Nedsatt hørsel'.")
-    since: dt.datetime | None = strawberry.field(description="Since when it applies.")
+    since: FhirDateTime | None = strawberry.field(
+        description="Since when it applies, at the precision recorded."
+    )
 
 
 @strawberry.type(description="How to communicate with the patient.")
@@ -56,7 +67,9 @@ class SelfReportedCondition:
     id: strawberry.ID = strawberry.field(description="The record's id for the entry.")
     version: str = strawberry.field(description="Its version: the baseVersion of a change to it.")
     description: str | None = strawberry.field(description="In the patient's own words.")
-    recorded_at: dt.datetime | None = strawberry.field(description="When it was registered.")
+    recorded_at: FhirDateTime | None = strawberry.field(
+        description="When it was registered, at the precision recorded."
+    )
 
 
 @strawberry.type(description="What the patient has registered about themself.")
@@ -86,18 +99,88 @@ class OwnRegistrationsSection(Section):
         return conditions
 
 
+ROLE_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+CONTACT_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0131"
+
+# Readable names of the relationship codes a record is likely to send without a display.
+RELATIONSHIP_NAMES = {
+    ROLE_CODE_SYSTEM: {
+        "SPS": "spouse",
+        "WIFE": "wife",
+        "HUSB": "husband",
+        "DOMPART": "domestic partner",
+        "SIGOTHR": "significant other",
+        "PRN": "parent",
+        "MTH": "mother",
+        "FTH": "father",
+        "CHILD": "child",
+        "DAU": "daughter",
+        "SON": "son",
+        "SIB": "sibling",
+        "SIS": "sister",
+        "BRO": "brother",
+        "GRPRN": "grandparent",
+        "GRNDCHILD": "grandchild",
+        "FAMMEMB": "family member",
+        "FRND": "unrelated friend",
+        "NBOR": "neighbor",
+        "GUARD": "guardian",
+    },
+    CONTACT_ROLE_SYSTEM: {
+        "BP": "Billing contact person",
+        "C": "Emergency contact",
+        "CP": "Contact person",
+        "E": "Employer",
+        "EP": "Emergency contact person",
+        "F": "Federal agency",
+        "I": "Insurance company",
+        "N": "Next-of-kin",
+        "O": "Other",
+        "PR": "Person preparing referral",
+        "S": "State agency",
+        "U": "Unknown",
+    },
+}
+
+
+def _relationship_words(concepts: list[Mapping[str, Any]]) -> str | None:
+    """The relationship in words: a text, else a coding's display, else a known code's name."""
+    all_codings = [c for concept in concepts for c in concept.get("coding") or ()]
+    for candidate in (
+        *(concept.get("text") for concept in concepts),
+        *(coding.get("display") for coding in all_codings),
+        *(
+            RELATIONSHIP_NAMES.get(coding.get("system"), {}).get(coding.get("code"))
+            for coding in all_codings
+        ),
+    ):
+        if words := text(candidate):
+            return words
+    return None
+
+
 def next_of_kin(resource: Mapping[str, Any]) -> NextOfKin:
     """Map a RelatedPerson."""
     name = first(resource.get("name"))
-    relation = first(first(resource.get("relationship")).get("coding"))
+    concepts = [c for c in resource.get("relationship") or () if isinstance(c, Mapping)]
+    role: Mapping[str, Any] = next(
+        (
+            coding
+            for concept in concepts
+            for coding in concept.get("coding") or ()
+            if coding.get("system") == ROLE_CODE_SYSTEM
+        ),
+        {},
+    )
     phones = [t for t in resource.get("telecom") or () if t.get("system") == "phone"]
     phone = phones[0] if phones else {}
     return NextOfKin(
         id=strawberry.ID(resource["id"]),
         version=version_of(resource),
         name=" ".join([*(name.get("given") or []), name.get("family") or ""]).strip() or None,
-        relationship=text(relation.get("code")),
-        relationship_display=text(relation.get("display")),
+        relationship=text(role.get("code")),
+        relationship_display=_relationship_words(concepts),
+        relationship_codings=[c for concept in concepts for c in codings(concept)],
         phone=text(phone.get("value")),
     )
 
@@ -108,7 +191,7 @@ def self_reported_condition(resource: Mapping[str, Any]) -> SelfReportedConditio
         id=strawberry.ID(resource["id"]),
         version=version_of(resource),
         description=text((resource.get("code") or {}).get("text")),
-        recorded_at=parse_datetime(resource.get("recordedDate")),
+        recorded_at=FhirDateTime.parse(resource.get("recordedDate")),
     )
 
 
@@ -118,7 +201,7 @@ def communication_need(resource: Mapping[str, Any]) -> CommunicationNeed:
         id=strawberry.ID(resource["id"]),
         version=version_of(resource),
         description=text((resource.get("code") or {}).get("text")),
-        since=parse_datetime((resource.get("period") or {}).get("start")),
+        since=FhirDateTime.parse((resource.get("period") or {}).get("start")),
     )
 
 

@@ -166,9 +166,10 @@ async def test_a_consent_the_gateway_does_not_understand_fails_closed(
 ) -> None:
     await _write_consent(registries, provision)
     status = await gateway.graphql(STATUS, {"nin": BLOCKING.nin}, persona="emergency-doctor")
-    assert status["data"] is None and _codes(status) == ["SOURCE_BAD_RESPONSE"]
+    assert status["data"] is None and _codes(status) == ["PRIVACY_SETTINGS_UNKNOWN"]
     summary = await gateway.graphql(SUMMARY, {"nin": BLOCKING.nin}, persona="emergency-doctor")
-    assert summary["data"] == {"patient": None} and _codes(summary) == ["SOURCE_BAD_RESPONSE"]
+    assert summary["data"] == {"patient": None}
+    assert _codes(summary) == ["PRIVACY_SETTINGS_UNKNOWN"]
 
 
 async def test_a_block_written_with_a_leading_zero_still_holds(

@@ -13,7 +13,7 @@ from typing import Any
 
 from resolvers.examples import SUMMARY_QUERY
 from tests.conftest import GatewayServer
-from tests.fhir_server_support import EDGE_A, EDGE_C
+from tests.fhir_server_support import EDGE_A, EDGE_B, EDGE_C
 
 SOURCES = "{ sourceHealth { source patientBinding privacySettings } }"
 
@@ -63,3 +63,14 @@ async def test_a_number_the_server_does_not_know_is_no_patient(
     body = await independent_gateway.graphql(SUMMARY_QUERY, {"nin": fixture("minimal").nin})
     assert body.get("errors") is None, body
     assert body["data"]["patient"] is None
+
+
+async def test_an_active_privacy_consent_the_gateway_does_not_understand_withholds_everything(
+    independent_gateway: GatewayServer,
+) -> None:
+    # EDGE_B's record holds an active patient-privacy Consent with a policy of its own and a LOINC
+    # category (59284-0): not a reservation, restriction or block the gateway knows. Read as no
+    # restriction it would be a fail-open; it must withhold the patient instead.
+    body = await independent_gateway.graphql(SUMMARY_QUERY, {"nin": EDGE_B.nin})
+    assert body["data"] == {"patient": None}
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["PRIVACY_SETTINGS_UNKNOWN"]
