@@ -38,6 +38,9 @@
         │   │                                              filter we sent
         │   └── SourceAmbiguousPatient SOURCE_AMBIGUOUS_PATIENT the number matches several
         │                                              unlinked Patients in that registry
+        ├── SourceAuthFailed          SOURCE_AUTH_FAILED   no credentials for it: its token
+        │                                                  endpoint failed or refused us, or it
+        │                                                  answered 401 to a fresh credential
         ├── SourceIncomplete          SOURCE_INCOMPLETE    a search that must be read whole (the
         │                                                  privacy settings) had more pages than
         │                                                  the source's ``whole_read_max_pages``
@@ -192,6 +195,15 @@ class SourceAmbiguousPatient(SourceBadResponse):
     does not tie together: picking one could show another person's record."""
 
     code = "SOURCE_AMBIGUOUS_PATIENT"
+
+
+class SourceAuthFailed(SourceError):
+    """The gateway could not authenticate to the registry (``gateway/credentials.py``): the
+    token endpoint could not be reached or refused the client, or the registry answered 401
+    again after the credential was renewed. Nothing was read; the messages never hold a secret
+    nor what the token endpoint sent."""
+
+    code = "SOURCE_AUTH_FAILED"
 
 
 class SourceIncomplete(SourceError):

@@ -40,8 +40,10 @@ from gateway.binding import (
 )
 from gateway.cache import UpstreamCache
 from gateway.capabilities import Capabilities
+from gateway.credentials import Credentials
 from gateway.deadline import bounded, remaining
 from gateway.errors import (
+    SourceAuthFailed,
     SourceBadResponse,
     SourceFilterIgnored,
     SourceIncomplete,
@@ -132,15 +134,18 @@ class FhirSource:
         settings: SourceSettings,
         session: aiohttp.ClientSession,
         upstream: Upstream | None = None,
+        credentials: Credentials | None = None,
     ):
         """``upstream`` defaults to one with a memory cache of its own (for tests and scripts);
-        the app passes one built on its shared cache."""
+        the app passes one built on its shared cache. ``credentials`` authenticate every
+        request (default: none, over TLS with the system's CAs)."""
         if settings.base_url is None:
             raise ValueError(f"source {name} has no base_url")
         self.name = name
         self.base_url = settings.base_url
         self._settings = settings
         self._session = session
+        self._credentials = credentials or Credentials(name)
         self.upstream = upstream or Upstream(name, settings, UpstreamCache.memory(Settings()))
         base = urlsplit(self.base_url)
         self._origin = (base.scheme, base.netloc)
@@ -599,21 +604,36 @@ class FhirSource:
         left = remaining()
         if left is not None and left <= 0:
             raise SourceTimeout(self.name, f"{self._label} was not asked: no time was left")
-        timeout = aiohttp.ClientTimeout(
-            total=bounded(self._settings.timeout_s),
-            sock_connect=bounded(self._settings.connect_timeout_s),
-        )
-        try:
-            async with self._session.get(
-                url, params=params, headers=_ACCEPT, timeout=timeout
-            ) as response:
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-                body = await response.read()
-        except TimeoutError as exc:
-            raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
-        except aiohttp.ClientError as exc:
-            raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+        for attempt in range(2):
+            # Asked for each try: a 401 may have made the credentials renew their token.
+            sent = await self._credentials.authorize("GET", url)
+            timeout = aiohttp.ClientTimeout(
+                total=bounded(self._settings.timeout_s),
+                sock_connect=bounded(self._settings.connect_timeout_s),
+            )
+            try:
+                async with self._session.get(
+                    url,
+                    params=params,
+                    headers={**_ACCEPT, **sent.headers} if sent.headers else _ACCEPT,
+                    timeout=timeout,
+                    ssl=self._credentials.ssl,
+                ) as response:
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+                    body = await response.read()
+                    retry = self._credentials.answered(sent, url, status, response.headers)
+            except TimeoutError as exc:
+                raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
+            except aiohttp.ClientError as exc:
+                raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+            if status != 401:
+                break
+            if attempt == 1 or not retry:
+                log.warning("%s: the registry refused the gateway's credentials", self.name)
+                raise SourceAuthFailed(
+                    self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
+                )
         if status >= 500 or status == 429:
             raise SourceUnavailable(
                 self.name, f"{self._label} answered HTTP {status}", retry_after_seconds(retry_after)

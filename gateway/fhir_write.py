@@ -18,9 +18,11 @@ from typing import Any
 import aiohttp
 import orjson
 
+from gateway.credentials import Credentials
 from gateway.deadline import bounded, remaining
 from gateway.errors import (
     EntryNotFound,
+    SourceAuthFailed,
     SourceBadResponse,
     SourceTimeout,
     SourceUnavailable,
@@ -47,13 +49,22 @@ class Versioned:
 class FhirWriter:
     """Writes to one FHIR server; one per source per app."""
 
-    def __init__(self, name: str, settings: SourceSettings, session: aiohttp.ClientSession):
+    def __init__(
+        self,
+        name: str,
+        settings: SourceSettings,
+        session: aiohttp.ClientSession,
+        credentials: Credentials | None = None,
+    ):
+        """``credentials`` authenticate every request (shared with the source's reader, whose
+        token they cache); default: none."""
         if settings.base_url is None:
             raise ValueError(f"source {name} has no base_url")
         self.name = name
         self._base_url = settings.base_url
         self._settings = settings
         self._session = session
+        self._credentials = credentials or Credentials(name)
         self._label = f"the {name.replace('_', ' ')} registry"
 
     async def read(self, resource_type: str, resource_id: str) -> Versioned:
@@ -112,16 +123,33 @@ class FhirWriter:
         if resource is not None:
             headers["Content-Type"] = _FHIR_JSON
             data = orjson.dumps(resource)
-        try:
-            async with self._session.request(
-                method, url, data=data, headers=headers, timeout=timeout
-            ) as response:
-                # Case-insensitive, as header names are.
-                return response.status, response.headers.copy(), await response.read()
-        except TimeoutError as exc:
-            raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
-        except aiohttp.ClientError as exc:
-            raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+        for attempt in range(2):
+            # Asked for each try: a 401 may have made the credentials renew their token.
+            sent = await self._credentials.authorize(method, url)
+            try:
+                async with self._session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers={**headers, **sent.headers},
+                    timeout=timeout,
+                    ssl=self._credentials.ssl,
+                ) as response:
+                    # Case-insensitive, as header names are.
+                    answer = response.status, response.headers.copy(), await response.read()
+                    retry = self._credentials.answered(sent, url, response.status, answer[1])
+            except TimeoutError as exc:
+                raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
+            except aiohttp.ClientError as exc:
+                raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+            # A 401 means nothing was written: sending the write again is safe.
+            if answer[0] != 401:
+                return answer
+            if attempt == 1 or not retry:
+                raise SourceAuthFailed(
+                    self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _versioned(
         self, status: int, headers: Mapping[str, str], body: bytes, resource_type: str

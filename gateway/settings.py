@@ -23,6 +23,112 @@ from gateway.binding import BindingMode
 from gateway.errors import ConfigurationError
 
 
+class UpstreamAuthSettings(BaseModel):
+    """How the gateway proves who it is to one registry (README: "Upstream credentials").
+
+    Settings only say where secrets are: a file or an environment variable, read when the app
+    starts (a bearer token file again after a 401). No secret is ever a settings value.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["none", "bearer", "client_credentials"] = Field(
+        default="none",
+        description="none; bearer: a static token from token_file or token_env; "
+        "client_credentials: OAuth2 tokens from token_url (HelseID: private_key_jwt, DPoP).",
+    )
+    token_file: Path | None = Field(
+        default=None, description="bearer: file holding the token (re-read after a 401)."
+    )
+    token_env: str | None = Field(
+        default=None, description="bearer: name of the environment variable holding the token."
+    )
+    token_url: str | None = Field(
+        default=None,
+        description="client_credentials: the token endpoint (also the `aud` of "
+        "the client assertion).",
+    )
+    client_id: str | None = Field(default=None, description="client_credentials: the client.")
+    scope: str | None = Field(default=None, description="Space-separated scopes asked for.")
+    audience: str | None = Field(
+        default=None,
+        description="The API the token is for, sent as `resource` (RFC 8707), as HelseID "
+        "expects it for clients of several APIs.",
+    )
+    private_key_file: Path | None = Field(
+        default=None,
+        description="PEM private key signing the client assertion (private_key_jwt, RFC 7523): "
+        "RS256 for an RSA key, ES256 for a P-256 key.",
+    )
+    key_id: str | None = Field(
+        default=None, description="`kid` of that key as registered with the issuer."
+    )
+    client_secret_file: Path | None = Field(
+        default=None, description="File holding the client secret (client_secret_basic)."
+    )
+    dpop: bool = Field(
+        default=False,
+        description="Sender-constrained tokens (DPoP, RFC 9449): a proof with the token "
+        "request and with every registry request.",
+    )
+    refresh_before_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="A token is renewed this long before it expires (at most half its life).",
+    )
+    token_timeout_s: float = Field(default=4.0, gt=0, description="Timeout of a token request.")
+
+    @field_validator("token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("token_url must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> UpstreamAuthSettings:
+        if self.kind == "bearer" and (self.token_file is None) == (self.token_env is None):
+            raise ValueError("auth kind bearer needs exactly one of token_file and token_env")
+        if self.kind == "client_credentials":
+            if not self.token_url or not self.client_id:
+                raise ValueError("auth kind client_credentials needs token_url and client_id")
+            if (self.private_key_file is None) == (self.client_secret_file is None):
+                raise ValueError(
+                    "auth kind client_credentials needs exactly one of private_key_file and "
+                    "client_secret_file"
+                )
+        return self
+
+
+class UpstreamTlsSettings(BaseModel):
+    """TLS towards one registry: a client certificate (mTLS) and the CAs trusted for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    client_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate (chain) presented to the registry."
+    )
+    client_key_file: Path | None = Field(
+        default=None, description="PEM private key of that certificate."
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA bundle the registry's certificate must chain to (unset: the "
+        "system's trusted CAs).",
+    )
+
+    @model_validator(mode="after")
+    def _pair(self) -> UpstreamTlsSettings:
+        if (self.client_cert_file is None) != (self.client_key_file is None):
+            raise ValueError("tls needs both client_cert_file and client_key_file, or neither")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether anything differs from plain TLS with the system's CAs."""
+        return self.client_cert_file is not None or self.ca_file is not None
+
+
 class SourceSettings(BaseModel):
     """How to reach one upstream FHIR R4 registry."""
 
@@ -103,6 +209,13 @@ class SourceSettings(BaseModel):
     )
     capabilities_ttl_s: float = Field(
         default=3600.0, gt=0, description="How long the source's CapabilityStatement is kept."
+    )
+    auth: UpstreamAuthSettings = Field(
+        default_factory=UpstreamAuthSettings,
+        description='Credentials sent to the registry (README: "Upstream credentials").',
+    )
+    tls: UpstreamTlsSettings = Field(
+        default_factory=UpstreamTlsSettings, description="Client certificate and CA bundle."
     )
 
     @field_validator("base_url")

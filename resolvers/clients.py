@@ -11,6 +11,7 @@ import aiohttp
 
 from gateway.cache import UpstreamCache
 from gateway.capabilities import require_consent
+from gateway.credentials import build_credentials
 from gateway.errors import SourceError
 from gateway.fhir import FhirSource
 from gateway.fhir_write import FhirWriter
@@ -60,8 +61,14 @@ class SourceClients:
 
         # One FhirSource per registry: its patient bindings and CapabilityStatement are shared
         # by every client of that registry (the core record's reader and writer).
+        # Each registry's credentials are shared by its reader and writer: one token cache.
+        credentials = {
+            name: build_credentials(name, source, session) for name, source in sources.items()
+        }
         fhir = {
-            name: FhirSource(name, getattr(sources, name), session, upstreams[name])
+            name: FhirSource(
+                name, getattr(sources, name), session, upstreams[name], credentials[name]
+            )
             for name in upstreams
         }
         return cls(
@@ -77,7 +84,8 @@ class SourceClients:
             sources=tuple(fhir.values()),
             cache=cache,
             core_record_writer=CoreRecordWriter(
-                FhirWriter("core_record", sources.core_record, session), fhir["core_record"]
+                FhirWriter("core_record", sources.core_record, session, credentials["core_record"]),
+                fhir["core_record"],
             ),
         )
 

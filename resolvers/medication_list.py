@@ -35,8 +35,8 @@ from gateway.fhir_date import FhirDateTime, Precision, sort_key
 from gateway.identity import NationalIdentityNumber
 from resolvers import prescriptions
 from resolvers.common import ATC_SYSTEM
+from resolvers.parties import PartyKind
 from resolvers.prescriptions import (
-    DispenserKind,
     Dispensing,
     Medication,
     Prescription,
@@ -260,7 +260,7 @@ def _pharmacy(dispensing: Dispensing) -> str | None:
         (
             d.name
             for d in dispensing.dispensed_by
-            if d.kind is DispenserKind.ORGANIZATION and d.name is not None
+            if d.kind is PartyKind.ORGANISATION and d.name is not None
         ),
         None,
     )

@@ -17,15 +17,12 @@ from gateway.fhir import (
     SearchResult,
     extension_value,
     first,
-    identifier_value,
     text,
 )
 from gateway.fhir_date import FhirDateTime
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import (
     ATC_SYSTEM,
-    HPR_SYSTEM,
-    ORGANISATION_SYSTEM,
     Coding,
     HealthPersonnel,
     Organization,
@@ -37,6 +34,7 @@ from resolvers.common import (
     quantity,
 )
 from resolvers.dosage import render_dosages
+from resolvers.parties import Party, PartyKind, party, resolver_for
 from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.PRESCRIPTIONS
@@ -100,28 +98,6 @@ class Prescription:
     withdrawal_reason: str | None = strawberry.field(description="Why it was withdrawn.")
 
 
-@strawberry.enum(description="Whether a dispenser is a person or an organisation.")
-class DispenserKind(Enum):
-    PERSON = strawberry.enum_value(
-        "PERSON", description="A health professional (Practitioner, PractitionerRole)."
-    )
-    ORGANIZATION = strawberry.enum_value(
-        "ORGANIZATION", description="An organisation, typically the pharmacy."
-    )
-
-
-@strawberry.type(description="Who dispensed: a pharmacist or the pharmacy.")
-class Dispenser:
-    kind: DispenserKind | None = strawberry.field(
-        description="Person or organisation; null when the source does not say."
-    )
-    name: str | None = strawberry.field(description="The name, as the source gives it.")
-    hpr_number: str | None = strawberry.field(description="HPR number (a person).")
-    organization_number: str | None = strawberry.field(
-        description="Norwegian organisation number (an organisation)."
-    )
-
-
 @strawberry.type(description="A dispensing at a pharmacy: the medicine was taken out.")
 class Dispensing:
     id: strawberry.ID = strawberry.field(description="The registry's id for the dispensing.")
@@ -138,7 +114,7 @@ class Dispensing:
     dosage: str | None = strawberry.field(
         description="Dosage instructions: as written, else rendered from the structured dosage."
     )
-    dispensed_by: list[Dispenser] = strawberry.field(
+    dispensed_by: list[Party] = strawberry.field(
         default_factory=list,
         description="Who dispensed (MedicationDispense.performer), in the source's order.",
     )
@@ -217,49 +193,6 @@ def _contained(resource: Mapping[str, Any], ref: str) -> Mapping[str, Any] | Non
     return None
 
 
-_PERSON_TYPES = frozenset({"Practitioner", "PractitionerRole"})
-
-
-def _dispenser(resource: Mapping[str, Any], actor: Any) -> Dispenser | None:
-    """A ``performer.actor``: a person or an organisation, as the reference says (its ``type``,
-    its ``Type/id``, a contained resource's type, or an HPR/organisation-number identifier)."""
-    if not isinstance(actor, Mapping) or not actor:
-        return None
-    ref = text(actor.get("reference")) or ""
-    # A contained pharmacy or pharmacist is read like the reference to it.
-    contained = (_contained(resource, ref) if ref.startswith("#") else None) or {}
-    target_type = text(actor.get("type")) or text(contained.get("resourceType"))
-    if target_type is None and (target := reference_target(ref)) is not None:
-        target_type = target[0]
-    hpr, org_number = (
-        identifier_value(actor, HPR_SYSTEM) or identifier_value(contained, HPR_SYSTEM),
-        identifier_value(actor, ORGANISATION_SYSTEM)
-        or identifier_value(contained, ORGANISATION_SYSTEM),
-    )
-    if target_type in _PERSON_TYPES or (target_type is None and hpr and not org_number):
-        kind: DispenserKind | None = DispenserKind.PERSON
-    elif target_type == "Organization" or (target_type is None and org_number and not hpr):
-        kind = DispenserKind.ORGANIZATION
-    else:
-        kind = None
-    return Dispenser(
-        kind=kind,
-        name=text(actor.get("display")) or _name_of(contained),
-        hpr_number=hpr,
-        organization_number=org_number,
-    )
-
-
-def _name_of(resource: Mapping[str, Any]) -> str | None:
-    """An Organization's ``name``, or a Practitioner's first ``HumanName`` as written."""
-    if isinstance(resource.get("name"), str):
-        return text(resource["name"])
-    human = first(resource.get("name"))
-    given = [g for g in human.get("given") or () if isinstance(g, str)]
-    written = " ".join([*given, *([human["family"]] if text(human.get("family")) else [])])
-    return text(human.get("text")) or written or None
-
-
 def _prescription(resource: Mapping[str, Any], result: SearchResult) -> Prescription:
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
     return Prescription(
@@ -283,10 +216,10 @@ def _dispensing(resource: Mapping[str, Any], result: SearchResult) -> Dispensing
         for performer in resource.get("performer") or ()
         if isinstance(performer, Mapping)
         for actor in [performer.get("actor")]
-        if (dispenser := _dispenser(resource, actor)) is not None
+        if (dispenser := party(actor, resolver_for(resource, result.included))) is not None
     ]
     pharmacy = next(
-        (organization(actor) for d, actor in performers if d.kind is DispenserKind.ORGANIZATION),
+        (organization(actor) for d, actor in performers if d.kind is PartyKind.ORGANISATION),
         None,
     )
     return Dispensing(

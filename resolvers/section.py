@@ -105,7 +105,8 @@ class SourceOutcome:
     error_code: str | None = strawberry.field(
         description="The error's stable code when it failed or was served stale "
         "(SOURCE_UNAVAILABLE, SOURCE_TIMEOUT, SOURCE_BAD_RESPONSE, SOURCE_CIRCUIT_OPEN, "
-        "SOURCE_BUSY)."
+        "SOURCE_BUSY, SOURCE_INCOMPLETE, SOURCE_WRONG_PATIENT, SOURCE_FILTER_IGNORED, "
+        "SOURCE_AMBIGUOUS_PATIENT, SOURCE_AUTH_FAILED)."
     )
     fetched_at: dt.datetime = strawberry.field(
         description="When the answer was fetched from the registry (for a cached answer, when "

@@ -13,8 +13,8 @@ from gateway.fhir import SearchResult
 from gateway.schema import schema
 from resolvers.common import ATC_SYSTEM, RXNORM_SYSTEM, SNOMED_SYSTEM, codings
 from resolvers.medication_list import build_rows
+from resolvers.parties import PartyKind
 from resolvers.prescriptions import (
-    DispenserKind,
     PrescriptionStatus,
     build_dispensings,
     build_prescriptions,
@@ -239,7 +239,7 @@ def test_the_schema_carries_the_new_fields_and_partial_dates() -> None:
         "withdrawnAt: FhirDateTime",
         "dispensedAt: FhirDateTime",
         "codes: [Coding!]!",
-        "dispensedBy: [Dispenser!]!",
+        "dispensedBy: [Party!]!",
         "systemName: String",
     ):
         assert field in sdl, field
@@ -290,7 +290,7 @@ def test_a_dispensing_by_a_practitioner_is_a_person_not_a_pharmacy() -> None:
     assert dispensing.medication.name == "capecitabine 500 MG Oral Tablet [Xeloda]"
     assert dispensing.medication.codes[0].system_name == "RxNorm"
     [dispenser] = dispensing.dispensed_by
-    assert dispenser.kind is DispenserKind.PERSON
+    assert dispenser.kind is PartyKind.PERSON
     assert dispensing.pharmacy is None
     assert dispensing.prescription_id == "medrx0309"
     assert dispensing.dosage == "500 mg twice a day"
@@ -336,10 +336,10 @@ def test_a_dispensing_names_pharmacist_and_pharmacy_each_as_what_it_is() -> None
     assert [
         (d.kind, d.name, d.hpr_number, d.organization_number) for d in dispensing.dispensed_by
     ] == [
-        (DispenserKind.PERSON, "Kari Farmasøyt", "9144900", None),
-        (DispenserKind.ORGANIZATION, "Apotek 1 Storgata", None, "987654321"),
-        (DispenserKind.ORGANIZATION, "Vitusapotek", None, "912345678"),
-        (DispenserKind.PERSON, "Ola Johan Hansen", None, None),
+        (PartyKind.PERSON, "Kari Farmasøyt", "9144900", None),
+        (PartyKind.ORGANISATION, "Apotek 1 Storgata", None, "987654321"),
+        (PartyKind.ORGANISATION, "Vitusapotek", None, "912345678"),
+        (PartyKind.PERSON, "Ola Johan Hansen", None, None),
     ]
     assert dispensing.pharmacy is not None
     assert (dispensing.pharmacy.name, dispensing.pharmacy.organization_number) == (
@@ -351,11 +351,11 @@ def test_a_dispensing_names_pharmacist_and_pharmacy_each_as_what_it_is() -> None
     assert rows[0].last_dispensing.pharmacy == "Apotek 1 Storgata"  # not the pharmacist
     unknown = {**HL7_DISPENSE, "performer": [{"actor": {"display": "Someone"}}]}
     [dispensing] = build_dispensings(_search([unknown]))
-    assert dispensing.dispensed_by[0].kind is None
+    assert dispensing.dispensed_by[0].kind is PartyKind.UNKNOWN
     assert dispensing.dispensed_by[0].name == "Someone" and dispensing.pharmacy is None
     device = {**HL7_DISPENSE, "performer": [{"actor": {"reference": "Device/robot-1"}}]}
     [dispensing] = build_dispensings(_search([device]))
-    assert dispensing.dispensed_by[0].kind is None and dispensing.pharmacy is None
+    assert dispensing.dispensed_by[0].kind is PartyKind.OTHER and dispensing.pharmacy is None
 
 
 def test_the_medication_list_never_merges_unnamed_codeless_entries() -> None:
