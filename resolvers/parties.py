@@ -4,13 +4,13 @@ as "the laboratory" would mislead the reader about who stands behind a result.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
 import strawberry
 
+from gateway.binding import reference_target as literal_target
 from gateway.fhir import first, identifier_value, text
 from resolvers.common import HPR_SYSTEM, ORGANISATION_SYSTEM
 
@@ -39,8 +39,6 @@ _KINDS = {
     "Device": PartyKind.OTHER,
     "CareTeam": PartyKind.OTHER,
 }
-# ``Type/id``, relative or at the end of an absolute URL, optionally with a version.
-_LITERAL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 Resolver = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 """Finds the resource a reference points at among those that came with the answer, if any."""
@@ -61,8 +59,7 @@ class Party:
 def reference_target(reference: Mapping[str, Any]) -> tuple[str, str] | None:
     """(type, id) of a literal reference (``Organization/x``, also absolute or versioned)."""
     ref = text(reference.get("reference"))
-    match = _LITERAL.search(ref) if ref else None
-    return (match.group(1), match.group(2)) if match else None
+    return literal_target(ref) if ref else None
 
 
 def contained_in(resource: Mapping[str, Any]) -> Resolver:
