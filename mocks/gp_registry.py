@@ -48,4 +48,10 @@ SEARCHES = (
 def create_app(population: Population, injector: FaultInjector | None = None) -> web.Application:
     """``GET Patient?identifier=…&_include=Patient:general-practitioner&_include:iterate=…``
     (standard) and ``GET PractitionerRole?patient:identifier=…&_include=…`` (the dialect)."""
-    return create_registry_app(Source.GP_REGISTRY, population, SEARCHES, injector)
+    return create_registry_app(
+        Source.GP_REGISTRY,
+        population,
+        SEARCHES,
+        injector,
+        readable=("PractitionerRole", "Practitioner", "Organization"),
+    )

@@ -8,17 +8,22 @@ costs no more to start than one of ten.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterator
 
+from mocks.datatypes import Resource
 from mocks.edits import RecordEdits
 from mocks.fixture_records import build_fixture_record
 from mocks.fixtures import FIXTURES, fixture_by_nin
 from mocks.generator import generate_record
 from mocks.numbering import NumberPlan
-from mocks.record import BinaryContent, PatientRecord, owner_of
+from mocks.record import BinaryContent, PatientRecord, RecordBuilder, owner_of
+from mocks.registry_resources import add_gp_relation
+from mocks.vocabulary import GP_OFFICES
 
 _GENERATED_PREFIX = "pt"
+_SHARED: dict[tuple[str, str], Resource] = {}
 _FIXTURE_PREFIX = "fx-"
 
 
@@ -102,7 +107,36 @@ class Population:
             return None
         return self.record_at(index)
 
+    def resource(
+        self, resource_type: str, resource_id: str
+    ) -> tuple[Resource | None, PatientRecord | None]:
+        """The resource ``resource_type/resource_id`` and the record it belongs to: a patient's
+        own (its id starts with the patient's), or one shared by many (GPs and their offices),
+        which belongs to no record."""
+        owner = self.record_by_patient_id(
+            resource_id if resource_type == "Patient" else owner_of(resource_id)
+        )
+        if owner is not None:
+            record = self.record(owner.nin)
+            if record is not None:
+                return record.resolve(f"{resource_type}/{resource_id}"), record
+        return _shared_resources().get((resource_type, resource_id)), None
+
     def binary(self, binary_id: str) -> BinaryContent | None:
         """The document content with id ``binary_id``, found through the patient that owns it."""
         record = self.record_by_patient_id(owner_of(binary_id))
         return None if record is None else record.binaries.get(binary_id)
+
+
+def _shared_resources() -> dict[tuple[str, str], Resource]:
+    """Every GP and GP office, as the GP relations of any patient refer to them (built once: the
+    same for every seed)."""
+    if not _SHARED:
+        builder = RecordBuilder(FIXTURES[0].nin, "shared")
+        for office in GP_OFFICES:
+            for doctor in office.doctors:
+                add_gp_relation(builder, office, doctor, dt.date(2024, 1, 2))
+        record = builder.build()
+        for resource in (*record.practitioners, *record.organizations):
+            _SHARED[(resource["resourceType"], resource["id"])] = resource
+    return _SHARED

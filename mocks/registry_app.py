@@ -30,7 +30,7 @@ from mocks.fhir import (
     searchset,
 )
 from mocks.population import Population
-from mocks.search import SearchError, SearchSpec, search
+from mocks.search import SearchError, SearchSpec, patient_by_id, search
 from mocks.sources import ADMIN_PREFIX, FHIR_BASE_PATH, Source
 from mocks.write_routes import WriteHandlers
 
@@ -50,6 +50,7 @@ class _Registry:
         *,
         writes: WriteHandlers | None = None,
         injector: FaultInjector | None = None,
+        readable: Sequence[str] = (),
     ) -> None:
         self.source = source
         self.injector = injector or FaultInjector()
@@ -60,6 +61,8 @@ class _Registry:
         self.searches |= {spec.resource_type: spec for spec in searches}
         self.binary = binary
         self.writes = writes
+        self.readable = set(self.searches) | set(readable)
+        """Types read by id (FHIR read): those searched, and those only referred to."""
 
     def base_url(self, request: web.Request) -> str:
         return f"{request.url.origin()}{FHIR_BASE_PATH}"
@@ -95,11 +98,26 @@ class _Registry:
             bundle.setdefault("entry", []).append(_ignored_outcome(spec, answer.ignored))
         return fhir_response(bundle)
 
+    def read_resource(self, resource_type: str, resource_id: str) -> web.Response:
+        """``GET [base]/<type>/<id>`` (FHIR read) of a type this registry holds."""
+        if resource_type not in self.readable:
+            return error_response(
+                404, "not-supported", f"{self.source.value} does not read {resource_type} by id"
+            )
+        resource, record = self.population.resource(resource_type, resource_id)
+        if resource is None:
+            return error_response(404, "not-found", f"{resource_type}/{resource_id} is not known")
+        if record is not None and self.injector.mode.mode.references_by_id:
+            resource = patient_by_id(record, resource)
+        return fhir_response(resource)
+
     async def read(self, request: web.Request) -> web.Response:
         resource_type, resource_id = request.match_info["resource_type"], request.match_info["id"]
         if self.writes is not None and resource_type in WRITABLE_TYPES:
             return await self.writes.read(request)
-        if resource_type != "Binary" or not self.binary:
+        if resource_type != "Binary":
+            return self.read_resource(resource_type, resource_id)
+        if not self.binary:
             return error_response(
                 404, "not-supported", f"{self.source.value} does not read {resource_type} by id"
             )
@@ -155,12 +173,16 @@ def create_registry_app(
     *,
     binary: bool = False,
     writable: bool = False,
+    readable: Sequence[str] = (),
 ) -> web.Application:
-    """An application answering ``searches`` (and ``GET Binary/<id>`` when ``binary``; create,
-    update and read by id of the core record's resources when ``writable``)."""
+    """An application answering ``searches``, reads by id of the types searched and of
+    ``readable`` (``GET Binary/<id>`` when ``binary``), and create, update and read by id of the
+    core record's resources when ``writable``."""
     injector = injector or FaultInjector()
     writes = WriteHandlers(population) if writable else None
-    registry = _Registry(source, population, searches, binary, writes=writes, injector=injector)
+    registry = _Registry(
+        source, population, searches, binary, writes=writes, injector=injector, readable=readable
+    )
     app = web.Application(middlewares=[injector.middleware, _fhir_errors])
     app.add_routes(
         [

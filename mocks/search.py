@@ -232,8 +232,8 @@ def search(
         )
         included += [(record, r) for r in found]
     if kind.references_by_id:
-        shown = [(record, _patient_by_id(record, r)) for record, r in shown]
-        included = [(record, _patient_by_id(record, r)) for record, r in included]
+        shown = [(record, patient_by_id(record, r)) for record, r in shown]
+        included = [(record, patient_by_id(record, r)) for record, r in included]
     return SearchAnswer(
         SearchPage(
             str(self_url),
@@ -328,7 +328,7 @@ def _another_patient(
     return [other]
 
 
-def _patient_by_id(record: PatientRecord, resource: Resource) -> Resource:
+def patient_by_id(record: PatientRecord, resource: Resource) -> Resource:
     """``resource`` as a plain R4 server holds it: every Reference to the patient written
     ``Patient/<id>``, without the identity number (the stored resource is not changed)."""
     system = parse(record.nin).fhir_system

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from mocks import core_record, documents, gp_registry, lab_results, prescriptions, visit_history
+from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
 from mocks.modes import Mode, ServerMode
 from mocks.population import Population
@@ -223,11 +224,11 @@ async def test_an_ignored_status_filter_on_consents_refuses_the_patient(
     assert _codes(body) == {("patient",): "SOURCE_FILTER_IGNORED"}
 
 
-async def test_a_gp_registry_ignoring_include_does_not_show_a_complete_section(
+async def test_a_gp_registry_ignoring_include_has_the_gp_read_by_id(
     modes: MockRegistries, gateway: GatewayServer
 ) -> None:
-    """Without the included GP relation the gateway reads it by id, which the mock registry
-    does not serve (404): the section is then refused, never COMPLETE with half a GP."""
+    """Without the included GP relation, GP and office the gateway reads each by id: the
+    section is the dialect's, whole, never COMPLETE with half a GP."""
     nin = fixture("covid-tested").nin
     dialect = await _summary(gateway, nin)
     assert dialect["data"]["patient"]["generalPractitioner"]["regularGp"] is not None
@@ -235,10 +236,29 @@ async def test_a_gp_registry_ignoring_include_does_not_show_a_complete_section(
     modes.reset_stats()
     body = await _summary(gateway, nin)
     gp = body["data"]["patient"]["generalPractitioner"]
-    assert gp["status"] == "UNAVAILABLE"
-    assert gp["regularGp"] is None
-    assert _codes(body) == {("patient", "generalPractitioner", "regularGp"): "SOURCE_BAD_RESPONSE"}
-    assert modes.stats(Source.GP_REGISTRY).by_resource_type.get("PractitionerRole") == 1
+    assert gp["status"] == "COMPLETE"
+    assert strip_timing(gp) == strip_timing(dialect["data"]["patient"]["generalPractitioner"])
+    asked = modes.stats(Source.GP_REGISTRY).by_resource_type
+    # The relation, then the GP and the office at once: each read by id.
+    assert (asked["PractitionerRole"], asked["Practitioner"], asked["Organization"]) == (1, 1, 1)
+
+
+async def test_a_gp_the_registry_cannot_read_is_refused_not_half_shown(
+    modes: MockRegistries, gateway: GatewayServer
+) -> None:
+    """A GP named but neither included nor readable (its read fails): the section is refused."""
+    nin = fixture("covid-tested").nin
+    modes.set_mode(Mode.NO_INCLUDE, Source.GP_REGISTRY)
+    await modes.set_fault(
+        Source.GP_REGISTRY, Fault(FaultKind.HTTP_500, resource_types=frozenset({"Practitioner"}))
+    )
+    try:
+        body = await _summary(gateway, nin)
+    finally:
+        await modes.clear_fault(Source.GP_REGISTRY)
+    gp = body["data"]["patient"]["generalPractitioner"]
+    assert gp["status"] == "UNAVAILABLE" and gp["regularGp"] is None
+    assert _codes(body) == {("patient", "generalPractitioner", "regularGp"): "SOURCE_UNAVAILABLE"}
 
 
 @pytest.mark.parametrize("key", ["covid-tested", "home-care-elderly"])

@@ -221,3 +221,28 @@ async def test_consents_can_be_searched_by_status(
     _, inactive = await get_json(session, url, [patient, ("status", "inactive,draft")])
     assert every["total"] == active["total"] >= 1
     assert inactive["total"] == 0
+
+
+async def test_a_registry_reads_what_it_holds_by_id_and_nothing_else(
+    registries: MockRegistries, population: Population, session: aiohttp.ClientSession
+) -> None:
+    record = population.record(HOME_CARE)
+    assert record is not None and record.practitioner_roles and record.medication_requests
+    role = record.practitioner_roles[0]
+    gp = registries.base_urls[Source.GP_REGISTRY]
+    status, read = await get_json(session, f"{gp}/PractitionerRole/{role['id']}", [])
+    assert (status, read) == (200, role)
+    doctor = role["practitioner"]["reference"]  # shared by the GP's patients: hpr-<number>
+    status, practitioner = await get_json(session, f"{gp}/{doctor}", [])
+    assert status == 200 and f"Practitioner/{practitioner['id']}" == doctor
+    prescription = record.medication_requests[0]
+    rx = registries.base_urls[Source.PRESCRIPTIONS]
+    status, read = await get_json(session, f"{rx}/MedicationRequest/{prescription['id']}", [])
+    assert (status, read) == (200, prescription)
+    # Only what the registry holds: no prescriptions from the GP registry, no unknown ids.
+    for url in (
+        f"{gp}/MedicationRequest/{prescription['id']}",
+        f"{rx}/MedicationRequest/{prescription['id']}x",
+    ):
+        status, outcome = await get_json(session, url, [])
+        assert status == 404 and outcome["resourceType"] == "OperationOutcome", url
