@@ -109,6 +109,8 @@ class Document:
     size_bytes: int | None = strawberry.field(description="Size of the content in bytes.")
     _binary_id: strawberry.Private[str | None] = None
     _inline: strawberry.Private[str | None] = None
+    _content_url: strawberry.Private[str | None] = None
+    """An absolute content URL: opened only when it lies at the registry's own base."""
     """Content carried in the document itself (``attachment.data``, base64)."""
 
 
@@ -207,6 +209,7 @@ def _document(
         size_bytes=_decoded_size(inline) if inline else size,
         _binary_id=binary.group(1) if binary else None,
         _inline=inline or None,
+        _content_url=url if url and not binary else None,
     )
 
 
@@ -233,7 +236,8 @@ def _documents(result: SearchResult) -> list[Document]:
     return newest_first([_document(r, replaced_by, result) for r in shown], "date")
 
 
-# Content lives at the same registry, as a relative ``Binary/<id>`` (docs/fhir-profile.md).
+# Content lives at the same registry, as ``Binary/<id>``, relative or absolute at the registry's
+# own base (docs/fhir-profile.md).
 _BINARY_URL = re.compile(r"Binary/([A-Za-z0-9\-.]{1,64})")
 
 
@@ -299,9 +303,19 @@ class DocumentsClient:
         inline = inline_content(document)
         if inline is not None:
             return inline
-        if document._binary_id is None:
+        binary_id = document._binary_id or self._binary_at(document._content_url)
+        if binary_id is None:
             raise SourceBadResponse("documents", "the documents registry gave no content link")
-        return await self._fhir.read("Binary", document._binary_id, _content(document), patient=nin)
+        return await self._fhir.read("Binary", binary_id, _content(document), patient=nin)
+
+    def _binary_at(self, url: str | None) -> str | None:
+        """The Binary id of an absolute ``<base>/Binary/<id>`` at this registry's own base. A
+        URL anywhere else is never followed: the request would go to another host."""
+        base = f"{self._fhir.base_url}/"
+        if url is None or not url.startswith(base):
+            return None
+        binary = _BINARY_URL.fullmatch(url.removeprefix(base))
+        return binary.group(1) if binary else None
 
 
 def prefetch(

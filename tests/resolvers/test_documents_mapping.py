@@ -55,6 +55,8 @@ def _all() -> dict[str, Document]:
 class FakeFhir:
     """Reads Binaries from a dict and records which were read."""
 
+    base_url = "https://fhir.example.no/documents/fhir"
+
     def __init__(self, binaries: dict[str, dict[str, Any]]) -> None:
         self.binaries = binaries
         self.reads: list[tuple[str, str]] = []
@@ -196,6 +198,29 @@ async def test_unusable_or_oversized_inline_content_is_a_bad_response() -> None:
     assert document.size_bytes is not None and document.size_bytes > MAX_CONTENT_BYTES
     with pytest.raises(SourceBadResponse):
         await DocumentsClient(FakeFhir({})).content(NIN, document)  # type: ignore[arg-type]
+
+
+async def test_an_absolute_binary_url_opens_only_at_the_registrys_own_base() -> None:
+    data = base64.b64encode(b"%PDF-1.4 discharge").decode()
+    absolute = copy.deepcopy(R["a-doc-discharge-v2"])
+    attachment = absolute["content"][0]["attachment"]
+    attachment["url"] = f"{FakeFhir.base_url}/Binary/a-doc-discharge-v2-pdf"
+    fhir = FakeFhir({"a-doc-discharge-v2-pdf": {"contentType": "application/pdf", "data": data}})
+    document = _mapped(absolute)["a-doc-discharge-v2"]
+    content = await DocumentsClient(fhir).content(NIN, document)  # type: ignore[arg-type]
+    assert fhir.reads == [("Binary", "a-doc-discharge-v2-pdf")]
+    assert content.data_base64 == data
+    # Anywhere else (another host, or a base that only starts the same) is never asked.
+    for elsewhere in (
+        "https://other.example.no/fhir/Binary/a-doc-discharge-v2-pdf",
+        f"{FakeFhir.base_url}-evil/Binary/a-doc-discharge-v2-pdf",
+    ):
+        attachment["url"] = elsewhere
+        fhir = FakeFhir({})
+        document = _mapped(absolute)["a-doc-discharge-v2"]
+        with pytest.raises(SourceBadResponse, match="no content link"):
+            await DocumentsClient(fhir).content(NIN, document)  # type: ignore[arg-type]
+        assert fhir.reads == []
 
 
 async def test_no_url_and_no_data_is_still_no_content_link() -> None:
