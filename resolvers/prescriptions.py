@@ -9,7 +9,6 @@ from typing import Any
 
 import strawberry
 
-from gateway.binding import reference_target
 from gateway.context import Context
 from gateway.fetch import Fetched, Page, all_of
 from gateway.fhir import (
@@ -142,7 +141,7 @@ def _medication(resource: Mapping[str, Any], result: SearchResult) -> Medication
     concept = resource.get("medicationCodeableConcept")
     reference = resource.get("medicationReference")
     if not isinstance(concept, Mapping) and isinstance(reference, Mapping):
-        target = _referenced(resource, reference, result)
+        target = resolver_for(resource, result.included)(reference)
         if target is None or target.get("resourceType") != "Medication":
             return Medication(
                 atc_code=None, substance=None, product_name=None,
@@ -166,31 +165,6 @@ def _medication_of(concept: Any, reference: Mapping[str, Any]) -> Medication:
         or text(reference.get("display")),
         codes=codes,
     )
-
-
-def _referenced(
-    resource: Mapping[str, Any], reference: Mapping[str, Any], result: SearchResult
-) -> Mapping[str, Any] | None:
-    """The resource a reference points at: contained (``#id``), or included in the search (by
-    ``Type/id``, also when written as an absolute URL)."""
-    ref = text(reference.get("reference"))
-    if ref is None:
-        return None
-    if ref.startswith("#"):
-        return _contained(resource, ref)
-    found = result.resolve(reference)
-    target = reference_target(ref)
-    if found is None and target is not None:
-        found = result.resolve({"reference": "/".join(target)})
-    return found
-
-
-def _contained(resource: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
-    """The contained resource ``#id`` names."""
-    for contained in resource.get("contained") or ():
-        if isinstance(contained, Mapping) and contained.get("id") == ref[1:]:
-            return contained
-    return None
 
 
 def _prescription(resource: Mapping[str, Any], result: SearchResult) -> Prescription:

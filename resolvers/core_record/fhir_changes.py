@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from gateway.actor import Actor
 from gateway.identity import NationalIdentityNumber
-from resolvers.common import HPR_SYSTEM
+from resolvers.common import ATC_SYSTEM, HPR_SYSTEM, ICD10_SYSTEM
 from resolvers.core_record.critical_information import CATEGORY_SYSTEM, CRITICAL_INFORMATION
 
 Resource = dict[str, Any]
@@ -23,8 +23,6 @@ IDEMPOTENCY_SYSTEM = "https://summary-gateway.example/fhir/NamingSystem/idempote
 CHANGE_KEY = "https://summary-gateway.example/fhir/StructureDefinition/change-key"
 FINGERPRINT = "https://summary-gateway.example/fhir/StructureDefinition/change-fingerprint"
 RETIRED = "https://summary-gateway.example/fhir/StructureDefinition/retired"
-ATC_SYSTEM = "http://www.whocc.no/atc"
-ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
