@@ -28,6 +28,7 @@ from gateway.errors import ConfigurationError
 from gateway.graphiql import graphiql_assets_app, graphiql_page
 from gateway.health import operations_routes
 from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
+from gateway.ips.route import SummaryEndpoint, summary_route
 from gateway.metrics import GatewayMetrics, known_operation_names
 from gateway.observe import RequestObserver
 from gateway.persisted import check_trusted_documents
@@ -135,6 +136,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 schema=schema,
             ),
             methods=["GET", "POST"],
+        ),
+        summary_route(
+            SummaryEndpoint(
+                settings,
+                RequestObserver(metrics, tracing, request_id_of),
+                request_id_of,
+                version("summary-gateway"),
+            )
         ),
         *operations_routes(settings, metrics),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
@@ -55,6 +55,52 @@ _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
 # The section whose decision governs a field that is not a section itself.
 _GOVERNING_SECTION = {"document": policy.DOCUMENTS, "medicationList": policy.MEDICATIONS}
 
+SUMMARY_SECTIONS = tuple(name for name in _PREFETCH if name != "document")
+"""Every section of the summary, by its field name: what a whole summary (the IPS document)
+opens."""
+
+
+def open_section(
+    ctx: Context,
+    nin: NationalIdentityNumber,
+    access: PatientAccess,
+    name: str,
+    build: Callable[[Context, NationalIdentityNumber], Coroutine[Any, Any, S]],
+    *,
+    field: str | None = None,
+) -> S | Awaitable[S]:
+    """Build section ``name`` if the policy opened it, else withhold it; log either way (as
+    ``field`` when another field than the section itself is governed by its decision).
+
+    The one way a section is opened, for a GraphQL field and for the IPS document alike.
+    Returns the section itself when its searches have all finished (the warm path), else an
+    awaitable of it (``resolvers/eager.py``).
+    """
+    decision = access.section(name)
+    logged = field or name
+    if decision.denial is not None:
+        ctx.audit.record(nin.value, logged, Outcome.DENIED, decision.denial.code)
+        # The section's searches all answer with the denial, so nothing goes upstream.
+        withheld = copy.copy(ctx)
+        withheld.fetches = DeniedFetches(decision.denial)
+        return now_or_later(lambda: build(withheld, nin))
+
+    async def opened() -> S:
+        section = await build(ctx, nin)
+        unavailable = section.status is SectionStatus.UNAVAILABLE
+        stale = section.stale_age_seconds
+        ctx.audit.record(
+            nin.value,
+            logged,
+            Outcome.ERROR if unavailable else Outcome.GRANTED,
+            restricted_opened=decision.restricted_opened,
+            from_cache=section.from_cache,
+            stale_age_ms=round(stale * 1000) if stale is not None else None,
+        )
+        return section
+
+    return now_or_later(opened)
+
 
 @strawberry.type(
     description="One patient's summary care record, gathered live from the registries."
@@ -71,38 +117,11 @@ class Patient:
         *,
         field: str | None = None,
     ) -> S:
-        """Build section ``name`` if the policy opened it, else withhold it; log either way
-        (as ``field`` when another field than the section itself is governed by its decision).
-
-        Returns the section itself when its searches have all finished (the warm path), else an
-        awaitable of it, which graphql-core awaits (``resolvers/eager.py``); typed as the
-        section, which is what the schema shows.
-        """
-        ctx = info.context
-        decision = self._access.section(name)
-        logged = field or name
-        if decision.denial is not None:
-            ctx.audit.record(self._nin.value, logged, Outcome.DENIED, decision.denial.code)
-            # The section's searches all answer with the denial, so nothing goes upstream.
-            withheld = copy.copy(ctx)
-            withheld.fetches = DeniedFetches(decision.denial)
-            return cast(S, now_or_later(lambda: build(withheld, self._nin)))
-
-        async def opened() -> S:
-            section = await build(ctx, self._nin)
-            unavailable = section.status is SectionStatus.UNAVAILABLE
-            stale = section.stale_age_seconds
-            ctx.audit.record(
-                self._nin.value,
-                logged,
-                Outcome.ERROR if unavailable else Outcome.GRANTED,
-                restricted_opened=decision.restricted_opened,
-                from_cache=section.from_cache,
-                stale_age_ms=round(stale * 1000) if stale is not None else None,
-            )
-            return section
-
-        return cast(S, now_or_later(opened))
+        """Section ``name``, opened or withheld (``open_section``); typed as the section, which
+        is what the schema shows, though it may be an awaitable of it (``resolvers/eager.py``)."""
+        return cast(
+            S, open_section(info.context, self._nin, self._access, name, build, field=field)
+        )
 
     @strawberry.field(description="The identity number the summary was asked for.")
     def nin(self) -> NationalIdentityNumber:
@@ -263,22 +282,30 @@ class PatientQuery:
             strawberry.argument(description="The patient's national identity number."),
         ],
     ) -> Patient | None:
-        ctx = info.context
-        names = _selected_names(info)
-        access = await _decide(ctx, nin)
-        # The Patient search always runs: it decides whether there is a patient at all.
-        existence = demographics.prefetch(ctx, nin)
-        for name in names:
-            prefetch = _PREFETCH.get(name)
-            section = _GOVERNING_SECTION.get(name, name)
-            if prefetch is not None and access.section(section).denial is None:
-                prefetch(ctx, nin)
-        fetched = await existence
-        if fetched.outcome.error is None and fetched.value is None:
-            ctx.audit.record(nin.value, "patient", Outcome.GRANTED, "NOT_FOUND")
-            return None
-        ctx.audit.record(nin.value, "patient", Outcome.GRANTED)
-        return Patient(_nin=nin, _access=access)
+        access = await find_patient(info.context, nin, _selected_names(info))
+        return Patient(_nin=nin, _access=access) if access is not None else None
+
+
+async def find_patient(
+    ctx: Context, nin: NationalIdentityNumber, names: Iterable[str]
+) -> PatientAccess | None:
+    """The policy's decision for ``nin``, and the searches of the fields ``names`` started at
+    once (those the decision opens); None when the core record knows no such patient. Both the
+    GraphQL ``patient`` field and the IPS document start here."""
+    access = await _decide(ctx, nin)
+    # The Patient search always runs: it decides whether there is a patient at all.
+    existence = demographics.prefetch(ctx, nin)
+    for name in names:
+        prefetch = _PREFETCH.get(name)
+        section = _GOVERNING_SECTION.get(name, name)
+        if prefetch is not None and access.section(section).denial is None:
+            prefetch(ctx, nin)
+    fetched = await existence
+    if fetched.outcome.error is None and fetched.value is None:
+        ctx.audit.record(nin.value, "patient", Outcome.GRANTED, "NOT_FOUND")
+        return None
+    ctx.audit.record(nin.value, "patient", Outcome.GRANTED)
+    return access
 
 
 async def _decide(ctx: Context, nin: NationalIdentityNumber) -> PatientAccess:
