@@ -28,6 +28,7 @@ from gateway.errors import ConfigurationError
 from gateway.graphiql import graphiql_assets_app, graphiql_page
 from gateway.health import operations_routes
 from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
+from gateway.ips.signing import jwks_route, signer_for
 from gateway.metrics import GatewayMetrics, known_operation_names
 from gateway.observe import RequestObserver
 from gateway.persisted import check_trusted_documents
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             methods=["GET", "POST"],
         ),
         *operations_routes(settings, metrics),
+        # The key is read now: a signing key that cannot be used stops the app at start.
+        jwks_route(signer_for(settings)),
     ]
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops

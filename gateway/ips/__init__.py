@@ -1,0 +1,1 @@
+"""The summary as a standard FHIR document: the International Patient Summary."""
