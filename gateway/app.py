@@ -29,6 +29,7 @@ from gateway.graphiql import graphiql_assets_app, graphiql_page
 from gateway.health import operations_routes
 from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
 from gateway.ips.route import SummaryEndpoint, summary_route
+from gateway.ips.signing import jwks_route, signer_for
 from gateway.metrics import GatewayMetrics, known_operation_names
 from gateway.observe import RequestObserver
 from gateway.persisted import check_trusted_documents
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 tracing.shutdown()
             metrics.worker_stopped()
 
+    # The key is read now: a signing key that cannot be used stops the app at start.
+    signer = signer_for(settings)
     routes: list[BaseRoute] = [
         Route(
             "/graphql",
@@ -143,9 +146,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 RequestObserver(metrics, tracing, request_id_of),
                 request_id_of,
                 version("summary-gateway"),
+                signer,
             )
         ),
         *operations_routes(settings, metrics),
+        jwks_route(signer),
     ]
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops

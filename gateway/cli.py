@@ -1,4 +1,5 @@
-"""``summary-gateway``: run the demo, the mock registries, list fixtures, export the schema."""
+"""``summary-gateway``: run the demo, the mock registries, list fixtures, export the schema,
+verify a signed summary document."""
 
 from __future__ import annotations
 
@@ -80,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--reason", help="break-the-glass reason (with --purpose BTG)")
     token.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
 
+    verify_document = commands.add_parser(
+        "verify-document",
+        help="check the signature of a saved summary document (FHIR Bundle); exit 0 valid, "
+        "1 invalid, 2 unreadable",
+    )
+    verify_document.add_argument("file", help="the document, as JSON")
+    verify_document.add_argument(
+        "--jwks",
+        required=True,
+        metavar="SOURCE",
+        help="the signer's keys: a JWKS file, or its URL (the gateway's "
+        "/fhir/.well-known/jwks.json)",
+    )
+
     audit = commands.add_parser("audit", help="check the access log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser(
@@ -100,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fixtures()
     if command == "export-schema":
         return _export_schema(args.path)
+    if command == "verify-document":
+        from gateway.ips.verify_command import run_verify_document
+
+        return run_verify_document(args.file, args.jwks)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -542,6 +542,30 @@ class OperationsSettings(BaseModel):
     )
 
 
+class IpsSettings(BaseModel):
+    """The International Patient Summary document (``GET /fhir/Patient/$summary``): whether the
+    gateway signs it, and with which key (``gateway/ips/signing.py``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signing: Literal["off", "on"] = Field(
+        default="off",
+        description="on: every summary document carries a JWS signature (Bundle.signature) and "
+        "the public key is published at /fhir/.well-known/jwks.json.",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="PEM private key that signs the documents: EC P-256 (ES256) or RSA of at "
+        "least 2048 bits (RS256). Unset: a generated key in data_dir, with the development "
+        "issuer only.",
+    )
+    signing_key_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="`kid` of that key; unset: its RFC 7638 JWK thumbprint.",
+    )
+
+
 PRODUCTION_GRAPHQL: dict[str, object] = {
     "introspection": False,
     "field_suggestions": False,
@@ -598,12 +622,14 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     data_dir: Path = Field(
         default=Path("var"),
-        description="Where local state lives: the SQLite access log, the development issuer's key.",
+        description="Where local state lives: the SQLite access log, the development issuer's "
+        "key, the development document-signing key.",
     )
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     graphql: GraphQLSettings = GraphQLSettings()
     ops: OperationsSettings = OperationsSettings()
+    ips: IpsSettings = IpsSettings()
 
     @model_validator(mode="after")
     def _dev_issuer_stays_a_demo(self) -> Settings:
@@ -619,6 +645,15 @@ class Settings(BaseSettings):
         problem = self._unsafe_bind(self.host)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _production_signs_with_a_kept_key(self) -> Settings:
+        # A generated key is for the demo: a production signature needs a key that is kept,
+        # backed up and known to the receivers.
+        ips = self.ips
+        if self.profile == "production" and ips.signing == "on" and ips.signing_key_file is None:
+            raise ValueError("ips.signing on needs ips.signing_key_file in the production profile")
         return self
 
     def _unsafe_bind(self, host: str) -> str | None:

@@ -38,6 +38,7 @@ from gateway.identity import (
 )
 from gateway.ips.document import GATEWAY_ERRORS, build_document
 from gateway.ips.gather import gather_summary
+from gateway.ips.signing import DocumentSigner
 from gateway.observe import Observation, RequestObserver
 from gateway.policy import AccessDenied
 from gateway.settings import Settings
@@ -50,7 +51,6 @@ _SYSTEMS = {OID_FODSELSNUMMER, OID_D_NUMBER, OID_H_NUMBER}
 _ACCEPTED = ("application/fhir+json", "application/json", "application/*", "*/*")
 _FORMATS = {"json", "application/json", "application/fhir+json"}
 
-Signer = Callable[[dict[str, Any]], dict[str, Any]]
 
 log = logging.getLogger("gateway.ips")
 
@@ -200,7 +200,7 @@ class SummaryEndpoint:
         observer: RequestObserver,
         request_id: Callable[[Request], str],
         gateway_version: str,
-        signer: Signer | None = None,
+        signer: DocumentSigner | None = None,
     ) -> None:
         self._settings = settings
         self._observer = observer
@@ -286,7 +286,9 @@ class SummaryEndpoint:
         finally:
             await ctx.fetches.aclose()
         if self._signer is not None:
-            document = self._signer(document)
+            # Signed by the gateway, which the Composition names as its author (a Device).
+            author = document["entry"][0]["resource"]["author"][0]
+            document = self._signer.sign(document, who=author)
         response = Response(orjson.dumps(document), media_type=FHIR_JSON)
         response.headers["X-Request-ID"] = request_id
         # A patient's summary: never kept by a browser or a shared cache.
