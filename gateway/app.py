@@ -128,8 +128,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 tracing.shutdown()
             metrics.worker_stopped()
 
-    # The key is read now: a signing key that cannot be used stops the app at start.
-    signer = signer_for(settings)
     routes: list[BaseRoute] = [
         Route(
             "/graphql",
@@ -140,17 +138,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             methods=["GET", "POST"],
         ),
-        summary_route(
-            SummaryEndpoint(
-                settings,
-                RequestObserver(metrics, tracing, request_id_of),
-                request_id_of,
-                version("summary-gateway"),
-                signer,
-            )
-        ),
+        *_document_routes(settings, RequestObserver(metrics, tracing, request_id_of)),
         *operations_routes(settings, metrics),
-        jwks_route(signer),
     ]
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops
@@ -180,6 +169,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(BodySizeLimit, max_bytes=settings.graphql.max_body_bytes),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def _document_routes(settings: Settings, observer: RequestObserver) -> list[BaseRoute]:
+    """``Patient/$summary`` (the IPS document) and the key set its signatures verify with."""
+    # The key is read now: a signing key that cannot be used stops the app at start.
+    signer = signer_for(settings)
+    endpoint = SummaryEndpoint(
+        settings, observer, request_id_of, version("summary-gateway"), signer
+    )
+    return [summary_route(endpoint), jwks_route(signer)]
 
 
 def _authenticator(settings: Settings, session: aiohttp.ClientSession) -> Authenticator:

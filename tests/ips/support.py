@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tests.conftest import GatewayServer, bearer
@@ -81,7 +81,7 @@ def registry_id(resource: Mapping[str, Any]) -> str:
     return str(values[0]).split("/", 1)[1]
 
 
-def ids(items: list[Mapping[str, Any]], resource_type: str) -> list[str]:
+def ids(items: Sequence[Mapping[str, Any]], resource_type: str) -> list[str]:
     return [registry_id(r) for r in items if r["resourceType"] == resource_type]
 
 
@@ -95,8 +95,9 @@ def status(section: Mapping[str, Any]) -> str:
 
 
 def outcome_of(bundle: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any] | None:
+    extensions = section["extension"]
     reference = next(
-        (e["valueReference"]["reference"] for e in section["extension"] if e["url"] == SECTION_OUTCOME),
+        (e["valueReference"]["reference"] for e in extensions if e["url"] == SECTION_OUTCOME),
         None,
     )
     return None if reference is None else resources(bundle)[reference]

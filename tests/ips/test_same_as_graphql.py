@@ -103,8 +103,15 @@ async def test_every_item_of_the_summary_is_in_its_ips_section_and_nothing_else_
     gateway: GatewayServer, key: str, persona: str, headers: dict[str, str]
 ) -> None:
     graphql, document = await _both(gateway, key, persona, headers)
-    by_code = sections(document)
+    _same_critical_information(graphql, document)
+    _same_medicines(graphql, document)
+    _same_results(graphql, document)
+    _same_others(graphql, document)
+    _same_patient(graphql, document)
 
+
+def _same_critical_information(graphql: dict[str, Any], document: dict[str, Any]) -> None:
+    by_code = sections(document)
     critical = graphql["criticalInformation"]
     for code, field, kind in (
         (ALLERGIES, "allergies", "AllergyIntolerance"),
@@ -121,13 +128,13 @@ async def test_every_item_of_the_summary_is_in_its_ips_section_and_nothing_else_
         elif not entries:
             assert empty_reason(by_code[code]) == "nilknown"
 
-    # Medicines: one statement per medication-list row, derived from exactly the row's
-    # prescriptions and dispensings; every prescription and dispensing is in the Bundle.
+
+def _same_medicines(graphql: dict[str, Any], document: dict[str, Any]) -> None:
+    """One statement per medication-list row, derived from exactly the row's prescriptions and
+    dispensings; every prescription and dispensing is in the Bundle."""
     medications, rows = graphql["medications"], graphql["medicationList"]["rows"]
     every = list(resources(document).values())
-    assert sorted(ids(every, "MedicationRequest")) == sorted(
-        _ids(medications["prescriptions"])
-    )
+    assert sorted(ids(every, "MedicationRequest")) == sorted(_ids(medications["prescriptions"]))
     assert sorted(ids(every, "MedicationDispense")) == sorted(_ids(medications["dispensings"]))
     statements = section_resources(document, MEDICATIONS)
     assert [s["resourceType"] for s in statements] == ["MedicationStatement"] * len(rows or [])
@@ -136,9 +143,12 @@ async def test_every_item_of_the_summary_is_in_its_ips_section_and_nothing_else_
         derived = [by_url[ref["reference"]] for ref in statement.get("derivedFrom", [])]
         assert ids(derived, "MedicationRequest") == row["prescriptionIds"]
         assert ids(derived, "MedicationDispense") == row["dispensingIds"]
-    _same_section(graphql["medications"], by_code[MEDICATIONS])
+    _same_section(graphql["medications"], sections(document)[MEDICATIONS])
 
-    # Results: each report with its results in order, then the results outside any report.
+
+def _same_results(graphql: dict[str, Any], document: dict[str, Any]) -> None:
+    """Each report with its results in order, then the results outside any report."""
+    by_url = resources(document)
     labs = graphql["labResults"]
     entries = section_resources(document, RESULTS)
     reports = [e for e in entries if e["resourceType"] == "DiagnosticReport"]
@@ -147,8 +157,11 @@ async def test_every_item_of_the_summary_is_in_its_ips_section_and_nothing_else_
         results = [by_url[ref["reference"]] for ref in report.get("result", [])]
         assert [registry_id(r) for r in results] == _ids(expected["results"])
     assert ids(entries, "Observation") == _ids(labs["unreportedResults"])
-    _same_section(labs, by_code[RESULTS])
+    _same_section(labs, sections(document)[RESULTS])
 
+
+def _same_others(graphql: dict[str, Any], document: dict[str, Any]) -> None:
+    by_code, by_url = sections(document), resources(document)
     for graphql_section, code, field, kind in (
         (graphql["visitHistory"], VISITS, "visits", "Encounter"),
         (graphql["documents"], DOCUMENTS, "documents", "DocumentReference"),
@@ -174,7 +187,10 @@ async def test_every_item_of_the_summary_is_in_its_ips_section_and_nothing_else_
     assert ids(entries, "Condition") == _ids(own["selfReportedConditions"])
     _same_section(own, by_code[OWN])
 
-    patient = next(r for r in every if r["resourceType"] == "Patient")
+
+def _same_patient(graphql: dict[str, Any], document: dict[str, Any]) -> None:
+    own = graphql["ownRegistrations"]
+    patient = next(r for r in resources(document).values() if r["resourceType"] == "Patient")
     details = graphql["demographics"]["details"]
     if details is not None:
         assert patient["name"][0].get("text") == details["fullName"]
@@ -182,6 +198,7 @@ async def test_every_item_of_the_summary_is_in_its_ips_section_and_nothing_else_
     else:
         assert "name" not in patient
     languages = (own["communicationNeeds"] or {}).get("languages") or []
-    assert [c["language"].get("coding", [{}])[0].get("code") for c in patient.get("communication", [])] == [
+    shown = [c["language"] for c in patient.get("communication", [])]
+    assert [c.get("coding", [{}])[0].get("code") for c in shown] == [
         language["code"] for language in languages
     ]
