@@ -7,7 +7,6 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
