@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fhir_validation import r4_problems
-from tests.ips_examples import ALL, MINIMAL, entry_of, example
+from tests.ips.examples import ALL, MINIMAL, entry_of, example
+from tests.ips.validation import r4_problems
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.fhir_bundle_index import BundleIndex
-from tests.ips_examples import ALL, MINIMAL, NO_INFO, example, section_of
-from tests.ips_vocabulary import LOINC
-from tests.node_ips import medplum_counts
+from tests.ips.bundle_index import BundleIndex
+from tests.ips.examples import ALL, MINIMAL, NO_INFO, example, section_of
+from tests.ips.medplum import medplum_counts
+from tests.ips.vocabulary import LOINC
 
 
 def python_counts(bundle: dict[str, Any]) -> dict[str, Any]:

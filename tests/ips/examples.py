@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent / "data" / "ips"
+DATA = Path(__file__).resolve().parent.parent / "data" / "ips"
 
 MINIMAL = "bundle-minimal"  # urn:uuid fullUrls and references, three required sections
 NO_INFO = "bundle-no-info-required-sections"  # RESTful fullUrls, relative references, emptyReason

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from xml.etree import ElementTree
 
-from tests.fhir_bundle_index import (
+from tests.ips.bundle_index import (
     ABSOLUTE_URL,
     OID_URN,
     RESTFUL,
@@ -24,7 +24,7 @@ from tests.fhir_bundle_index import (
     BundleIndex,
     Json,
 )
-from tests.ips_vocabulary import (
+from tests.ips.vocabulary import (
     ATC,
     ATC_ANY_LEVEL,
     ATC_CODE,

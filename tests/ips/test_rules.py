@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.ips_examples import ALL, FULL, MINIMAL, NO_INFO, entry_of, example, section_of
-from tests.ips_rules import ips_problems
+from tests.ips.examples import ALL, FULL, MINIMAL, NO_INFO, entry_of, example, section_of
+from tests.ips.rules import ips_problems
 
 Bundle = dict[str, Any]
 PATIENT = "urn:uuid:7685713c-e29e-4a75-8a90-45be7ba3be94"  # the minimal example's Patient
