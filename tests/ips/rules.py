@@ -152,7 +152,7 @@ def _section_problems(
     code = _section_code(section)
     if not section.get("title"):
         yield f"{where}.title is missing"
-    yield from _loinc(section.get("code"), f"{where}.code")
+    yield from _section_code_problems(section.get("code"), f"{where}.code")
     text = section.get("text") or {}
     if not text.get("status") or not _is_xhtml_div(text.get("div")):
         yield f"{where}.text needs a status and a well-formed XHTML div"
@@ -256,6 +256,17 @@ def _loinc(concept: Any, where: str, expected: str | None = None) -> Iterator[st
         yield f"{where} has no coding with system {LOINC}"
     elif expected is not None and all(c.get("code") != expected for c in loinc):
         yield f"{where} is not LOINC {expected}"
+
+
+def _section_code_problems(concept: Any, where: str) -> Iterator[str]:
+    """An IPS section is coded in LOINC; a section of the document's own (R4 binds
+    Composition.section.code by example only) needs a system and a code, in any code system."""
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    codes = {c.get("code") for c in codings or [] if isinstance(c, Mapping)}
+    if codes & set(SECTION_ENTRY_TYPES) or not any(
+        isinstance(c, Mapping) and c.get("system") and c.get("code") for c in codings or []
+    ):
+        yield from _loinc(concept, where)
 
 
 def _is_xhtml_div(div: Any) -> bool:

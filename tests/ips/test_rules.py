@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -303,3 +304,14 @@ def test_every_official_example_is_checked_with_its_sections() -> None:
             s["code"]["coding"][0]["code"] for s in sections
         }
     assert example(MINIMAL)["entry"][0]["resource"]["subject"]["reference"] == PATIENT
+
+
+def test_a_section_of_the_documents_own_may_use_its_own_code_system_but_not_an_ips_code() -> None:
+    bundle = copy.deepcopy(example(MINIMAL))
+    sections = bundle["entry"][0]["resource"]["section"]
+    extra = copy.deepcopy(sections[0])
+    extra["code"] = {"coding": [{"system": "https://example.org/sections", "code": "documents"}]}
+    sections.append(extra)
+    assert ips_problems(bundle) == []
+    extra["code"] = {"coding": [{"code": "documents"}]}
+    assert any("has no coding with system" in p for p in ips_problems(bundle))

@@ -1,10 +1,10 @@
 // Reads a FHIR R4 document Bundle (an IPS) on stdin and prints, as one JSON line, what each
 // Composition section holds once its entry references are resolved inside the Bundle:
-//   {"sections": {"<LOINC code>": {"entries": n, "resolved": n, "emptyReason": code|null,
+//   {"sections": {"<LOINC code, or the first code>": {"entries": n, "resolved": n, "emptyReason": code|null,
 //                                  "types": {"<ResourceType>": n}}},
 //    "unresolved": ["<LOINC code>: <reference>", ...]}
 // An independent reading of the Bundle with Medplum's own FHIR helpers (FHIRPath, reference
-// parsing), for tests/node_ips.py. References resolve by the R4 Bundle rules: an absolute
+// parsing), for tests/ips/medplum.py. References resolve by the R4 Bundle rules: an absolute
 // reference (urn:uuid:, http…) matches a fullUrl; a relative Type/id is read against the base of
 // the Composition's RESTful fullUrl, and does not resolve when the Composition has a URN.
 import { evalFhirPath, getReferenceString, isReference, isResource, parseReference } from '@medplum/core';
@@ -50,7 +50,10 @@ function resolve(reference) {
 const sections = {};
 const unresolved = [];
 for (const section of evalFhirPath('Composition.section', composition)) {
-  const [code] = evalFhirPath(`code.coding.where(system = '${LOINC}').code`, section);
+  // A section's LOINC code, else (a section of the document's own) its first code.
+  const [loinc] = evalFhirPath(`code.coding.where(system = '${LOINC}').code`, section);
+  const [first] = evalFhirPath('code.coding.code', section);
+  const code = loinc ?? first;
   const [emptyReason] = evalFhirPath('emptyReason.coding.code', section);
   const counts = { entries: 0, resolved: 0, emptyReason: emptyReason ?? null, types: {} };
   for (const entry of section.entry ?? []) {
