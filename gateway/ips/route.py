@@ -227,6 +227,7 @@ class SummaryEndpoint:
                 'Bearer realm="summary-gateway", error="invalid_token"'
             )
         except Refusal as refused:
+            allow = {"Allow": "GET, POST"} if refused.status == 405 else {}
             if observation is not None:
                 observation.codes = [refused.code]
                 observation.outcome = (
@@ -239,6 +240,7 @@ class SummaryEndpoint:
             response = outcome_response(
                 refused.status, refused.code, refused.message, refused.issue_type, request_id
             )
+            response.headers.update(allow)
         await response(scope, receive, send)
 
     async def _answer(self, request: Request, request_id: str) -> Response:
@@ -344,4 +346,6 @@ class SummaryEndpoint:
 
 
 def summary_route(endpoint: SummaryEndpoint) -> Route:
-    return Route(PATH, endpoint, methods=["GET", "POST"])
+    # No ``methods``: the endpoint answers every method itself, so that a wrong one gets an
+    # OperationOutcome like every other refusal, not starlette's plain-text 405.
+    return Route(PATH, endpoint)

@@ -231,6 +231,10 @@ async def test_post_with_parameters_gives_the_same_document(gateway: GatewayServ
         headers={"Accept": "application/fhir+xml"},
     ) as response:
         assert response.status == 406
+    async with gateway.session.delete(f"{gateway.url}{SUMMARY}") as response:
+        assert response.status == 405
+        assert response.headers["Allow"] == "GET, POST"
+        assert error_code(await response.json(content_type=None)) == "METHOD_NOT_ALLOWED"
 
 
 async def test_the_document_fetch_is_in_the_patients_own_log(gateway: GatewayServer) -> None:
