@@ -671,6 +671,17 @@ def _open(state: Completeness) -> bool:
     return state.status not in (SectionStatus.RESTRICTED, SectionStatus.FORBIDDEN)
 
 
+def is_whole(document: dict[str, Any]) -> bool:
+    """Whether every section of a document is complete (or served stale): for the request's
+    outcome in logs and metrics (``partial`` otherwise, as a GraphQL answer with errors)."""
+    return all(
+        extension["valueCode"] in ("complete", "stale")
+        for section in document["entry"][0]["resource"]["section"]
+        for extension in section["extension"]
+        if extension["url"] == SECTION_STATUS
+    )
+
+
 def build_document(
     parts: SummaryParts, gateway_version: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from gateway.identity import (
     NationalIdentityNumber,
     parse,
 )
-from gateway.ips.document import GATEWAY_ERRORS, build_document
+from gateway.ips.document import GATEWAY_ERRORS, build_document, is_whole
 from gateway.ips.gather import gather_summary
 from gateway.ips.signing import DocumentSigner
 from gateway.observe import Observation, RequestObserver
@@ -218,9 +218,9 @@ class SummaryEndpoint:
             observation.operation = OPERATION
         request_id = self._request_id(request)
         try:
-            response = await self._answer(request, request_id)
+            response, whole = await self._answer(request, request_id)
             if observation is not None:
-                observation.outcome = "ok"
+                observation.outcome = "ok" if whole else "partial"
         except Unauthenticated as error:
             response = outcome_response(401, error.code, error.message, "login", request_id)
             response.headers["WWW-Authenticate"] = (
@@ -243,7 +243,8 @@ class SummaryEndpoint:
             response.headers.update(allow)
         await response(scope, receive, send)
 
-    async def _answer(self, request: Request, request_id: str) -> Response:
+    async def _answer(self, request: Request, request_id: str) -> tuple[Response, bool]:
+        """The document's response, and whether every section of it is whole."""
         if request.method not in ("GET", "POST"):
             raise Refusal(405, "METHOD_NOT_ALLOWED", "Use GET or POST.", "not-supported")
         if not _accepts_json(request.headers.get("accept")):
@@ -295,7 +296,7 @@ class SummaryEndpoint:
         response.headers["X-Request-ID"] = request_id
         # A patient's summary: never kept by a browser or a shared cache.
         response.headers["Cache-Control"] = "no-store"
-        return response
+        return response, is_whole(document)
 
     async def _document(self, ctx: Context, nin: NationalIdentityNumber) -> dict[str, Any]:
         """The document, with the request's access-log events durable before it is returned;

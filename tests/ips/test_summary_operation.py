@@ -268,3 +268,28 @@ async def test_no_access_log_record_no_document(registries: MockRegistries) -> N
         assert ELDERLY.name.split()[-1] not in str(body)
         code, body = await fetch_document(gateway, ELDERLY.nin)
         assert code == 200, "it serves again once it can log"
+
+
+async def test_unreadable_privacy_settings_give_no_document(
+    gateway: GatewayServer, registries: MockRegistries
+) -> None:
+    # The core record holds the privacy settings: without them there is no decision.
+    await registries.set_fault(Source.CORE_RECORD, Fault(FaultKind.HTTP_500))
+    code, body = await fetch_document(gateway, ELDERLY.nin)
+    assert (code, error_code(body)) == (503, "SOURCE_UNAVAILABLE")
+    assert registries.stats(Source.PRESCRIPTIONS).total == 0, "no registry heard the number"
+
+
+async def test_a_hanging_registry_is_given_up_in_time_and_its_section_says_so(
+    registries: MockRegistries,
+) -> None:
+    settings = settings_for(registries, request_deadline_s=2.0, timeout_s=30.0)
+    await registries.set_fault(Source.LAB_RESULTS, Fault(FaultKind.HANG))
+    async with serve(settings) as gateway:
+        code, document = await fetch_document(gateway, ELDERLY.nin)
+    assert code == 200, "the other sections arrive before the request's deadline"
+    results = sections(document)[RESULTS]
+    assert (status(results), empty_reason(results)) == ("unavailable", "unavailable")
+    outcome = outcome_of(document, results)
+    assert outcome is not None and error_code(outcome) == "SOURCE_TIMEOUT"
+    assert status(sections(document)[MEDICATIONS]) == "complete"
