@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -17,28 +18,29 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 
+from gateway.access.tokens import ACCESS_HEADERS, Authenticator, build_authenticator
 from gateway.audit import build_store
 from gateway.audit.store import AuditUnavailable
 from gateway.audit.writer import AuditWriter
-from gateway.auth import ACCESS_HEADERS, Authenticator, build_authenticator
-from gateway.body_limit import BodySizeLimit
-from gateway.cache import UpstreamCache
-from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.errors import ConfigurationError
-from gateway.graphiql import graphiql_assets_app, graphiql_page
-from gateway.health import operations_routes
-from gateway.http import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
+from gateway.graphql.persisted import check_trusted_documents
+from gateway.graphql.schema import build_schema
+from gateway.http.body_limit import BodySizeLimit
+from gateway.http.csrf import PREFLIGHT_HEADERS
+from gateway.http.graphiql import graphiql_assets_app, graphiql_page
+from gateway.http.probes import operations_routes
+from gateway.http.security_headers import SecurityHeaders
+from gateway.http.view import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
 from gateway.ips.route import SummaryEndpoint, summary_route
 from gateway.ips.signing import jwks_route, signer_for
-from gateway.metrics import GatewayMetrics, known_operation_names
-from gateway.observe import RequestObserver
-from gateway.persisted import check_trusted_documents
-from gateway.schema import build_schema
-from gateway.security_headers import SecurityHeaders
+from gateway.ops.metrics import GatewayMetrics, known_operation_names
+from gateway.ops.observe import RequestObserver
+from gateway.ops.tracing import TRACE_CONTEXT_HEADERS, Tracing
 from gateway.settings import Settings
-from gateway.tracing import TRACE_CONTEXT_HEADERS, Tracing
+from gateway.upstream.cache import UpstreamCache
 from resolvers.clients import SourceClients
 from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
+from resolvers.ips.document import summary_document
 
 # What Apollo Client's ``clientAwareness`` (its ``name`` and ``version`` options) sends with every
 # request; a browser app that sets them is refused at the preflight unless CORS allows them.
@@ -134,6 +136,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             GatewayGraphQL(
                 settings,
                 observer=RequestObserver(metrics, tracing, request_id_of),
+                example_query=SUMMARY_QUERY,
+                example_variables=EXAMPLE_VARIABLES,
                 schema=schema,
             ),
             methods=["GET", "POST"],
@@ -175,15 +179,14 @@ def _document_routes(settings: Settings, observer: RequestObserver) -> list[Base
     """``Patient/$summary`` (the IPS document) and the key set its signatures verify with."""
     # The key is read now: a signing key that cannot be used stops the app at start.
     signer = signer_for(settings)
-    endpoint = SummaryEndpoint(
-        settings, observer, request_id_of, version("summary-gateway"), signer
-    )
+    make = functools.partial(summary_document, gateway_version=version("summary-gateway"))
+    endpoint = SummaryEndpoint(settings, observer, request_id_of, make, signer)
     return [summary_route(endpoint), jwks_route(signer)]
 
 
 def _authenticator(settings: Settings, session: aiohttp.ClientSession) -> Authenticator:
     if settings.auth.dev_issuer:
-        from gateway.dev_issuer import DevIssuer, dev_issuer_settings
+        from gateway.access.dev_issuer import DevIssuer, dev_issuer_settings
 
         issuer = DevIssuer(settings.data_dir)
         return build_authenticator(settings.auth, session, issuer.jwks(), dev_issuer_settings())

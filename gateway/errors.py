@@ -12,8 +12,10 @@
     ├── ConfigurationError            (never reaches a client: raised at start)
     ├── AccessLogUnavailable          AUDIT_UNAVAILABLE    the access log cannot be written or
     │                                                      read: no patient data goes out
-    ├── Unauthenticated               UNAUTHENTICATED      (gateway/auth.py) no valid token: 401
-    ├── AccessDenied                  FORBIDDEN, RESTRICTED, BLOCKED, RESERVED (gateway/policy.py)
+    ├── Unauthenticated               UNAUTHENTICATED      no valid token: 401
+    │                                                      (gateway/access/tokens.py)
+    ├── AccessDenied                  FORBIDDEN, RESTRICTED, BLOCKED, RESERVED
+    │                                                      (gateway/access/policy.py)
     ├── VersionConflict               VERSION_CONFLICT     a write based on an older version of
     │                                                      the entry (the registry's 412/409)
     ├── EntryNotFound                 NOT_FOUND            a write names an entry the patient's
@@ -27,7 +29,7 @@
         │   ├── SourceCircuitOpen     SOURCE_CIRCUIT_OPEN  not asked: its breaker is open
         │   └── SourceBusy            SOURCE_BUSY          not asked: its in-flight cap stayed full
         ├── SourceTimeout             SOURCE_TIMEOUT       no answer within the source's timeout
-                                                           or the request's deadline
+        │                                                  or the request's deadline
         ├── SourceBadResponse         SOURCE_BAD_RESPONSE  malformed JSON, not FHIR, HTTP 4xx,
         │   │                                              a ``next`` link that fails or leaves
         │   │                                              the source, a shape not understood
@@ -51,13 +53,13 @@
 
 GraphQL request errors found before execution (limits, introspection, persisted documents, the
 deadline) are not exceptions: they are ``GraphQLError``s with a code, listed in
-``gateway/limits.py``, ``gateway/introspection.py``, ``gateway/persisted.py`` and
-``gateway/http.py``.
+``gateway/graphql/limits.py``, ``gateway/graphql/introspection.py``,
+``gateway/graphql/persisted.py`` and ``gateway/http/view.py``.
 
 Lower-level exceptions (``aiohttp.ClientError``, ``TimeoutError``, ``orjson.JSONDecodeError``,
 mapping errors on unexpected FHIR shapes) are translated into ``SourceError`` in exactly one place,
-``gateway/fhir.py``. graphql-core copies ``extensions`` from the original exception into the
-GraphQL error, so raising one of these from a resolver is all a resolver does.
+``gateway/upstream/fhir.py``. graphql-core copies ``extensions`` from the original exception
+into the GraphQL error, so raising one of these from a resolver is all a resolver does.
 
 Messages never hold an identity number, a name or any other health datum: they are shown to
 clients and written to application logs.
@@ -198,7 +200,7 @@ class SourceAmbiguousPatient(SourceBadResponse):
 
 
 class SourceAuthFailed(SourceError):
-    """The gateway could not authenticate to the registry (``gateway/credentials.py``): the
+    """The gateway could not authenticate to the registry (``gateway/upstream/credentials.py``): the
     token endpoint could not be reached or refused the client, or the registry answered 401
     again after the credential was renewed. Nothing was read; the messages never hold a secret
     nor what the token endpoint sent."""

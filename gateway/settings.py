@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.binding import BindingMode
 from gateway.errors import ConfigurationError
+from gateway.upstream.binding import BindingMode
 
 
 class UpstreamAuthSettings(BaseModel):
@@ -532,7 +532,7 @@ class OperationsSettings(BaseModel):
         default=32 * 1024,
         ge=4096,
         description="Request line and headers of one request, in bytes; more is answered 431 "
-        "by the HTTP server before the rest is read (gateway/header_limit.py).",
+        "by the HTTP server before the rest is read (gateway/http/header_limit.py).",
     )
     shutdown_grace_s: float = Field(
         default=20.0,

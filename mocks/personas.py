@@ -11,7 +11,7 @@ from typing import Any
 
 from mocks.fixtures import PERSONAS, Persona, fixture
 
-# Claim names as HelseID issues them (gateway/auth.py reads the same names).
+# Claim names as HelseID issues them (gateway/access/tokens.py reads the same names).
 HPR_NUMBER = "helseid://claims/hpr/hpr_number"
 HPR_DETAILS = "helseid://claims/hpr/hpr_details"
 PID = "helseid://claims/identity/pid"

@@ -18,8 +18,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway import policy, validation
-from gateway.actor import AccessBasis, PurposeOfUse
+from gateway.access import policy
+from gateway.access.actor import AccessBasis, PurposeOfUse
+from gateway.access.policy import AccessDenied
 from gateway.audit.events import (
     CHANGE_PREFIX,
     DOCUMENT_FIELD,
@@ -30,10 +31,10 @@ from gateway.audit.events import (
     StoredEvent,
 )
 from gateway.audit.store import AuditUnavailable, LogQuery
-from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, BadUserInput
+from gateway.graphql import input_checks
+from gateway.graphql.context import Context
 from gateway.identity import NationalIdentityNumber
-from gateway.policy import AccessDenied
 
 MAX_PAGE = 100
 _LOOKUP = "patient"
@@ -136,7 +137,7 @@ class PrivacyAlertPage:
 
 
 def _cursor(after: str | None) -> int | None:
-    return validation.cursor("after", after)
+    return input_checks.cursor("after", after)
 
 
 def _first(first: int) -> int:
@@ -279,7 +280,7 @@ class AccessLogQuery:
             before_seq=_cursor(after),
             actor_hpr=None
             if actor_hpr_number is None
-            else validation.hpr_number("actorHprNumber", actor_hpr_number),
+            else input_checks.hpr_number("actorHprNumber", actor_hpr_number),
             since=_iso(since),
             until=_iso(until),
             emergency_only=emergency_only,

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from gateway.cache import UpstreamCache
-from gateway.capabilities import require_consent
-from gateway.credentials import build_credentials
 from gateway.errors import SourceError
-from gateway.fhir import FhirSource
-from gateway.fhir_write import FhirWriter
 from gateway.settings import Settings
-from gateway.upstream import SourceHealthReport, Upstream
+from gateway.upstream.cache import UpstreamCache
+from gateway.upstream.capabilities import require_consent
+from gateway.upstream.credentials import build_credentials
+from gateway.upstream.fhir import FhirSource
+from gateway.upstream.fhir_write import FhirWriter
+from gateway.upstream.guard import SourceHealthReport, Upstream
 from resolvers.core_record.client import CoreRecordClient
 from resolvers.core_record.writer import CoreRecordWriter
 from resolvers.documents import DocumentsClient

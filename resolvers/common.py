@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
-from gateway.fhir import first, identifier_value, text
 from gateway.fhir_date import sort_key
+from gateway.upstream.fhir import first, identifier_value, text
 
 HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"
 ORGANISATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.101"

@@ -15,15 +15,15 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
 from gateway.errors import SourceBadResponse
-from gateway.fetch import Fetched, Page
-from gateway.fhir import FhirSource, SearchResult, first, text
 from gateway.fhir_date import FhirDateTime
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, count, section_fields
 from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, Page
+from gateway.upstream.fhir import FhirSource, SearchResult, first, text
 from resolvers.common import Organization, newest_first
 from resolvers.parties import Party, PartyKind, party, reference_target, resolver_for
-from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.DOCUMENTS
 

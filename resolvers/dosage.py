@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gateway.fhir import first, text
+from gateway.upstream.fhir import first, text
 
 _UNITS = {
     "s": ("second", "seconds"),

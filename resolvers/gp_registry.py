@@ -17,12 +17,19 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
-from gateway.fetch import Fetched, Page
-from gateway.fhir import FhirSource, SearchResult, first, identifier_value, parse_date, text
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, section_fields
 from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, Page
+from gateway.upstream.fhir import (
+    FhirSource,
+    SearchResult,
+    first,
+    identifier_value,
+    parse_date,
+    text,
+)
 from resolvers.common import HPR_SYSTEM, ORGANISATION_SYSTEM, newest_first
-from resolvers.section import Section, SourceName, section_fields
 
 SOURCE = SourceName.GP_REGISTRY
 

@@ -22,15 +22,15 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
 from gateway.errors import SourceError
-from gateway.fetch import Fetched, Page, all_of
-from gateway.fhir import FhirSource, SearchResult, first, text
 from gateway.fhir_date import FhirDateTime
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SectionStatus, SourceName, section_fields
 from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, Page, all_of
+from gateway.upstream.fhir import FhirSource, SearchResult, first, text
 from resolvers.common import Code, Organization, Quantity, code, newest_first, quantity
 from resolvers.parties import Party, PartyKind, Resolver, party, reference_target, resolver_for
-from resolvers.section import Section, SectionStatus, SourceName, section_fields
 
 SOURCE = SourceName.LAB_RESULTS
 log = logging.getLogger("resolvers.lab_results")

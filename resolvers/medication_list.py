@@ -29,10 +29,11 @@ from enum import Enum
 
 import strawberry
 
-from gateway.context import Context
-from gateway.fetch import Fetched, all_of
 from gateway.fhir_date import FhirDateTime, Precision, sort_key
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, section_fields
 from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, all_of
 from resolvers import prescriptions
 from resolvers.common import ATC_SYSTEM
 from resolvers.parties import PartyKind
@@ -42,7 +43,6 @@ from resolvers.prescriptions import (
     Prescription,
     PrescriptionStatus,
 )
-from resolvers.section import Section, SourceName, section_fields
 
 SOURCE = SourceName.PRESCRIPTIONS
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import strawberry
 
-from gateway.binding import reference_target as literal_target
-from gateway.fhir import first, identifier_value, text
+from gateway.upstream.binding import reference_target as literal_target
+from gateway.upstream.fhir import first, identifier_value, text
 from resolvers.common import HPR_SYSTEM, ORGANISATION_SYSTEM
 
 

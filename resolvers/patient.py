@@ -11,13 +11,16 @@ import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from strawberry.types import Info
 
-from gateway import policy, validation
+from gateway.access import policy
+from gateway.access.policy import AccessDenied, PatientAccess
 from gateway.audit.events import DOCUMENT_FIELD, Outcome
-from gateway.context import Context
 from gateway.errors import GatewayError
-from gateway.fetch import DeniedFetches
+from gateway.execution.eager import now_or_later
+from gateway.graphql import input_checks
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SectionStatus, SourceOutcome
 from gateway.identity import IdentityNumberKind, NationalIdentityNumber
-from gateway.policy import AccessDenied, PatientAccess
+from gateway.upstream.fan_out import DeniedFetches
 from resolvers import documents as documents_source
 from resolvers import gp_registry, lab_results, medication_list, prescriptions, visit_history
 from resolvers.core_record import critical_information, demographics, own_registrations, privacy
@@ -25,12 +28,10 @@ from resolvers.core_record.critical_information import CriticalInformationSectio
 from resolvers.core_record.demographics import DemographicsSection
 from resolvers.core_record.own_registrations import OwnRegistrationsSection
 from resolvers.documents import DocumentContent, DocumentsSection
-from resolvers.eager import now_or_later
 from resolvers.gp_registry import GeneralPractitionerSection
 from resolvers.lab_results import LabResultsSection
 from resolvers.medication_list import MedicationListSection
 from resolvers.prescriptions import MedicationsSection
-from resolvers.section import Section, SectionStatus, SourceOutcome
 from resolvers.visit_history import VisitHistorySection
 
 IdentityNumberKindType = strawberry.enum(
@@ -74,7 +75,7 @@ def open_section(
 
     The one way a section is opened, for a GraphQL field and for the IPS document alike.
     Returns the section itself when its searches have all finished (the warm path), else an
-    awaitable of it (``resolvers/eager.py``).
+    awaitable of it (``gateway/execution/eager.py``).
     """
     decision = access.section(name)
     logged = field or name
@@ -118,7 +119,8 @@ class Patient:
         field: str | None = None,
     ) -> S:
         """Section ``name``, opened or withheld (``open_section``); typed as the section, which
-        is what the schema shows, though it may be an awaitable of it (``resolvers/eager.py``)."""
+        is what the schema shows, though it may be an awaitable of it
+        (``gateway/execution/eager.py``)."""
         return cast(
             S, open_section(info.context, self._nin, self._access, name, build, field=field)
         )
@@ -206,7 +208,7 @@ class Patient:
     ) -> DocumentContent | None:
         ctx = info.context
         # Checked before it is a log record's field name: an id has one spelling, no newline.
-        document_id = validation.entry_id("id", str(id))
+        document_id = input_checks.entry_id("id", str(id))
         decision = self._access.section(policy.DOCUMENTS)
         field = f"{DOCUMENT_FIELD}:{document_id}"
         if decision.denial is not None:

@@ -11,8 +11,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway import policy
-from gateway.context import Context
+from gateway.access import policy
+from gateway.graphql.context import Context
 from gateway.identity import NationalIdentityNumber
 from resolvers.core_record import privacy
 

@@ -9,17 +9,18 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
-from gateway.fetch import Fetched, Page, all_of
-from gateway.fhir import (
+from gateway.fhir_date import FhirDateTime
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, count, section_fields
+from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, Page, all_of
+from gateway.upstream.fhir import (
     FhirSource,
     SearchResult,
     extension_value,
     first,
     text,
 )
-from gateway.fhir_date import FhirDateTime
-from gateway.identity import NationalIdentityNumber
 from resolvers.common import (
     ATC_SYSTEM,
     Coding,
@@ -34,7 +35,6 @@ from resolvers.common import (
 )
 from resolvers.dosage import render_dosages
 from resolvers.parties import Party, PartyKind, party, resolver_for
-from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.PRESCRIPTIONS
 STATUS_CHANGED = (

@@ -9,10 +9,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from gateway.breaker import CircuitState
-from gateway.context import Context
-from gateway.upstream import SourceHealthReport
-from resolvers.section import SourceName
+from gateway.graphql.context import Context
+from gateway.graphql.section import SourceName
+from gateway.upstream.breaker import CircuitState
+from gateway.upstream.guard import SourceHealthReport
 
 CircuitStateType = strawberry.enum(
     CircuitState,

@@ -10,13 +10,13 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
-from gateway.fetch import Fetched, Page
-from gateway.fhir import FhirSource, SearchResult, extension_value, first, text
 from gateway.fhir_date import FhirDateTime
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, count, section_fields
 from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, Page
+from gateway.upstream.fhir import FhirSource, SearchResult, extension_value, first, text
 from resolvers.common import Organization, newest_first, organization
-from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.VISIT_HISTORY
 REPORTED_AS_WRONG = "https://summary-gateway.example/fhir/StructureDefinition/reported-as-wrong"

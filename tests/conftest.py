@@ -25,15 +25,14 @@ import uvicorn
 from aiohttp import web
 from pydantic import SecretStr
 
-from gateway.actor import StatedAccess
+from gateway.access.actor import StatedAccess
+from gateway.access.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
+from gateway.access.tokens import actor_of, stated_access
 from gateway.app import create_app
 from gateway.audit import build_store
 from gateway.audit.writer import AuditWriter
-from gateway.auth import actor_of, stated_access
-from gateway.cache import UpstreamCache
-from gateway.context import Context
-from gateway.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
-from gateway.schema import schema
+from gateway.graphql.context import Context
+from gateway.graphql.schema import schema
 from gateway.settings import (
     AuthSettings,
     CacheSettings,
@@ -42,6 +41,7 @@ from gateway.settings import (
     SourceSettings,
     SourcesSettings,
 )
+from gateway.upstream.cache import UpstreamCache
 from mocks.personas import token_persona
 from mocks.population import Population
 from mocks.runner import MockRegistries

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from strawberry.printer import print_schema
 
-from gateway.schema import schema
+from gateway.graphql.schema import schema
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from gateway.actor import Actor, StatedAccess
+from gateway.access.actor import Actor, StatedAccess
 from gateway.audit.events import AuditEvent, Outcome, PrivacyAlert, now_iso
 
 

@@ -35,7 +35,7 @@ from gateway.audit.events import AuditEvent, PrivacyAlert, not_delivered
 from gateway.audit.store import AuditInDoubt, AuditStore, AuditUnavailable
 
 if TYPE_CHECKING:
-    from gateway.metrics import AuditMetrics
+    from gateway.ops.metrics import AuditMetrics
 
 log = logging.getLogger("gateway.audit")
 

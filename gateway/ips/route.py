@@ -5,10 +5,10 @@ resource with the same ``identifier`` (a ``valueIdentifier``, or a token in ``va
 the POST keeps the identity number out of URLs, which proxies and browsers write to their logs.
 
 The same rules as GraphQL, through the same code: a bearer token, a purpose of use and an access
-basis (headers or claims, ``gateway/auth.py``); the policy's decision, the searches, the cache and
-the access log (``gateway/ips/gather.py``); the events made durable before a byte of the document
-leaves. Errors are ``OperationOutcome`` resources carrying the same stable codes as GraphQL's
-``extensions.code``, with the HTTP status FHIR's REST API gives them.
+basis (headers or claims, ``gateway/access/tokens.py``); the policy's decision, the searches, the
+cache and the access log (``resolvers/ips/gather.py``); the events made durable before a byte of the
+document leaves. Errors are ``OperationOutcome`` resources carrying the same stable codes as
+GraphQL's ``extensions.code``, with the HTTP status FHIR's REST API gives them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,10 +25,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.access.policy import AccessDenied
+from gateway.access.tokens import Authenticator, Unauthenticated, stated_access
 from gateway.audit.store import AuditUnavailable
-from gateway.auth import Authenticator, Unauthenticated, stated_access
-from gateway.context import Context
 from gateway.errors import AccessLogUnavailable, BadUserInput, GatewayError, SourceError
+from gateway.graphql.context import Context
 from gateway.identity import (
     OID_D_NUMBER,
     OID_FODSELSNUMMER,
@@ -36,11 +38,9 @@ from gateway.identity import (
     NationalIdentityNumber,
     parse,
 )
-from gateway.ips.document import GATEWAY_ERRORS, build_document, is_whole
-from gateway.ips.gather import gather_summary
+from gateway.ips.profile import GATEWAY_ERRORS
 from gateway.ips.signing import DocumentSigner
-from gateway.observe import Observation, RequestObserver
-from gateway.policy import AccessDenied
+from gateway.ops.observe import Observation, RequestObserver
 from gateway.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
@@ -53,6 +53,21 @@ _FORMATS = {"json", "application/json", "application/fhir+json"}
 
 
 log = logging.getLogger("gateway.ips")
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryDocument:
+    """A patient's summary as an IPS document Bundle, and whether every section of it is whole
+    (for the request's outcome in logs and metrics: ``partial`` otherwise)."""
+
+    bundle: dict[str, Any]
+    whole: bool
+
+
+DocumentMaker = Callable[[Context, NationalIdentityNumber], Awaitable[SummaryDocument | None]]
+"""Makes the document for a patient (``resolvers/ips``, given by the app's assembly): None when
+the core record knows no such patient; raises a ``GatewayError`` when the policy refuses the
+whole patient. It records the request's access-log events; the endpoint makes them durable."""
 
 
 class Refusal(Exception):
@@ -199,13 +214,13 @@ class SummaryEndpoint:
         settings: Settings,
         observer: RequestObserver,
         request_id: Callable[[Request], str],
-        gateway_version: str,
+        make_document: DocumentMaker,
         signer: DocumentSigner | None = None,
     ) -> None:
         self._settings = settings
         self._observer = observer
         self._request_id = request_id
-        self._version = gateway_version
+        self._make = make_document
         self._signer = signer
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -274,7 +289,7 @@ class SummaryEndpoint:
         deadline = asyncio.timeout(self._settings.request_deadline_s)
         try:
             async with deadline:
-                document = await self._document(ctx, nin)
+                made = await self._document(ctx, nin)
         except TimeoutError as exc:
             if not deadline.expired():
                 raise
@@ -288,6 +303,7 @@ class SummaryEndpoint:
             ) from exc
         finally:
             await ctx.fetches.aclose()
+        document = made.bundle
         if self._signer is not None:
             # Signed by the gateway, which the Composition names as its author (a Device).
             author = document["entry"][0]["resource"]["author"][0]
@@ -296,29 +312,20 @@ class SummaryEndpoint:
         response.headers["X-Request-ID"] = request_id
         # A patient's summary: never kept by a browser or a shared cache.
         response.headers["Cache-Control"] = "no-store"
-        return response, is_whole(document)
+        return response, made.whole
 
-    async def _document(self, ctx: Context, nin: NationalIdentityNumber) -> dict[str, Any]:
+    async def _document(self, ctx: Context, nin: NationalIdentityNumber) -> SummaryDocument:
         """The document, with the request's access-log events durable before it is returned;
         the events are written whatever happens (a denial is on record too)."""
         try:
             try:
-                parts = await gather_summary(ctx, nin)
+                made = await self._make(ctx, nin)
             except GatewayError as error:
                 raise _refusal_of(error) from error
-            if parts is None:
-                raise Refusal(
-                    404,
-                    "NOT_FOUND",
-                    "The core record knows no patient with this number.",
-                    "not-found",
-                )
-            try:
-                return build_document(parts, self._version)
             except Exception as exc:  # the document could not be made: say so, log no data
                 stack = "".join(traceback.format_tb(exc.__traceback__))
                 log.error(
-                    "unexpected %s building a document (request %s)\n%s",
+                    "unexpected %s making a document (request %s)\n%s",
                     type(exc).__name__,
                     ctx.request_id,
                     stack,
@@ -329,6 +336,14 @@ class SummaryEndpoint:
                     f"Internal error (request id {ctx.request_id})",
                     "exception",
                 ) from exc
+            if made is None:
+                raise Refusal(
+                    404,
+                    "NOT_FOUND",
+                    "The core record knows no patient with this number.",
+                    "not-found",
+                )
+            return made
         finally:
             await self._commit(ctx)
 

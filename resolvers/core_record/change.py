@@ -24,19 +24,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from gateway.access.policy import AccessDenied
 from gateway.audit.events import CHANGE_PREFIX, REPLAYED, Outcome
 from gateway.audit.store import AuditUnavailable
-from gateway.context import Context
 from gateway.errors import (
     AccessLogUnavailable,
     CacheInvalidationFailed,
     GatewayError,
     IdempotencyKeyReused,
 )
+from gateway.graphql.context import Context
+from gateway.graphql.section import SourceName
 from gateway.identity import NationalIdentityNumber
-from gateway.policy import AccessDenied
 from resolvers.core_record.writer import Written
-from resolvers.section import SourceName
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.changes")

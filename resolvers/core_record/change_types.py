@@ -11,8 +11,8 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-from gateway import validation
-from gateway.context import Context
+from gateway.graphql import input_checks
+from gateway.graphql.context import Context
 from resolvers.core_record.fhir_changes import ChangeKey
 from resolvers.core_record.writer import Written, scoped_key
 
@@ -65,7 +65,7 @@ def key_of(info: Info[Context, None], key: str | None) -> ChangeKey | None:
     if key is None:
         return None
     scoped = scoped_key(
-        info.context.actor.subject, validation.idempotency_key("idempotencyKey", key)
+        info.context.actor.subject, input_checks.idempotency_key("idempotencyKey", key)
     )
     assert scoped is not None
     # The mutation's own field (selected more than once only with the same arguments).

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.access.policy import PrivacySettings
 from gateway.errors import PrivacySettingsUnknown, SourceBadResponse
-from gateway.fetch import Page
-from gateway.fhir import FhirSource, SearchResult
 from gateway.identity import NationalIdentityNumber
-from gateway.policy import PrivacySettings
+from gateway.upstream.fan_out import Page
+from gateway.upstream.fhir import FhirSource, SearchResult
 from resolvers.common import still_current
 from resolvers.core_record import critical_information as critical
 from resolvers.core_record import own_registrations as own

@@ -10,11 +10,12 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
-from gateway.fetch import Fetched, all_of
-from gateway.fhir import first, text
 from gateway.fhir_date import FhirDateTime
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, count, section_fields
 from gateway.identity import NationalIdentityNumber
+from gateway.upstream.fan_out import Fetched, all_of
+from gateway.upstream.fhir import first, text
 from resolvers.common import (
     ATC_SYSTEM,
     ICD10_NO_SYSTEM,
@@ -28,7 +29,6 @@ from resolvers.common import (
     version_of,
 )
 from resolvers.core_record import shared_searches
-from resolvers.section import Section, SourceName, count, section_fields
 
 SOURCE = SourceName.CORE_RECORD
 

@@ -7,7 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from gateway import policy
+from gateway.access import policy
 from resolvers.core_record.critical_information import Criticality
 
 

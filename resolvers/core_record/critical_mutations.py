@@ -1,7 +1,7 @@
 """Registering, updating and retiring critical information (doctors; nurses some treatments).
 
 Each mutation: validate every input (BAD_USER_INPUT naming the field, nothing written) → the
-policy (``gateway/policy.py``: ``check_critical_kind`` before anything is read, then
+policy (``gateway/access/policy.py``: ``check_critical_kind`` before anything is read, then
 ``check_critical_writer`` with the patient's privacy settings and, for an update, the entry as
 it is) → ``change.apply`` (intent logged, written, cache invalidated, outcome logged).
 """
@@ -14,12 +14,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway import policy, validation
+from gateway.access import policy
+from gateway.access.policy import AccessDenied, SectionAccess
 from gateway.audit.events import Outcome
-from gateway.context import Context
 from gateway.errors import EntryNotFound, GatewayError
+from gateway.graphql import input_checks
+from gateway.graphql.context import Context
 from gateway.identity import NationalIdentityNumber
-from gateway.policy import AccessDenied, SectionAccess
 from resolvers.core_record import change, privacy
 from resolvers.core_record import fhir_changes as fhir
 from resolvers.core_record.change_types import ChangeResult, IdempotencyKey, key_of, result
@@ -133,8 +134,8 @@ async def _existing(
     ctx: Context, nin: NationalIdentityNumber, ref: EntryRef
 ) -> tuple[Entry, str, SectionAccess]:
     """The entry ``ref`` names, the version to base on, and the policy's yes for it."""
-    entry_id = validation.entry_id("entry.id", str(ref.id))
-    base = validation.version("entry.baseVersion", ref.base_version)
+    entry_id = input_checks.entry_id("entry.id", str(ref.id))
+    base = input_checks.version("entry.baseVersion", ref.base_version)
     _first_check(ctx, nin, ref.kind)
     await _allowed(ctx, nin, ref.kind, None, treatment_known=False)
     try:
@@ -163,12 +164,12 @@ class CriticalInformationMutation:
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
         fields = fhir.AllergyFields(
-            agent=validation.text("input.agent", input.agent, _NAME),
-            atc_code=validation.atc_code("input.atcCode", input.atc_code)
+            agent=input_checks.text("input.agent", input.agent, _NAME),
+            atc_code=input_checks.atc_code("input.atcCode", input.atc_code)
             if input.atc_code
             else None,
             category=input.category.value,
-            reaction=validation.text("input.reaction", input.reaction, _TEXT, multiline=True),
+            reaction=input_checks.text("input.reaction", input.reaction, _TEXT, multiline=True),
             severity=input.severity.value if input.severity else None,
             criticality=input.criticality.value,
             verification=input.verification.value,
@@ -186,9 +187,9 @@ class CriticalInformationMutation:
         resource = fhir.critical_condition(
             nin,
             ctx.actor,
-            validation.icd10_code("input.icd10Code", input.icd10_code),
-            validation.text("input.display", input.display, _NAME),
-            validation.text("input.note", input.note, _TEXT, multiline=True),
+            input_checks.icd10_code("input.icd10Code", input.icd10_code),
+            input_checks.text("input.display", input.display, _NAME),
+            input_checks.text("input.note", input.note, _TEXT, multiline=True),
         )
         key = key_of(info, idempotency_key)
         return await _register(ctx, nin, CriticalKind.CRITICAL_CONDITION, resource, key)
@@ -202,9 +203,9 @@ class CriticalInformationMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        description = validation.optional_text("input.description", input.description, _NAME)
-        note = validation.text("input.note", input.note, _TEXT, multiline=True)
-        started = validation.past_date("input.startedOn", input.started_on)
+        description = input_checks.optional_text("input.description", input.description, _NAME)
+        note = input_checks.text("input.note", input.note, _TEXT, multiline=True)
+        started = input_checks.past_date("input.startedOn", input.started_on)
         assert started is not None
         treatment = input.treatment.value
         resource = fhir.procedure(
@@ -222,12 +223,12 @@ class CriticalInformationMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        implanted = validation.past_date("input.implantedOn", input.implanted_on)
+        implanted = input_checks.past_date("input.implantedOn", input.implanted_on)
         assert implanted is not None
         resource = fhir.implant(
             nin,
-            validation.text("input.device", input.device, _NAME),
-            validation.text("input.note", input.note, _TEXT, multiline=True),
+            input_checks.text("input.device", input.device, _NAME),
+            input_checks.text("input.note", input.note, _TEXT, multiline=True),
             implanted,
         )
         key = key_of(info, idempotency_key)
@@ -239,9 +240,9 @@ class CriticalInformationMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        description = validation.text("input.description", input.description, _NAME)
-        note = validation.text("input.note", input.note, _TEXT, multiline=True)
-        performed = validation.past_date("input.performedOn", input.performed_on)
+        description = input_checks.text("input.description", input.description, _NAME)
+        note = input_checks.text("input.note", input.note, _TEXT, multiline=True)
+        performed = input_checks.past_date("input.performedOn", input.performed_on)
         assert performed is not None
         resource = fhir.procedure(
             nin, ctx.actor, "procedure-change", {"text": description}, note, performed
@@ -260,14 +261,16 @@ class CriticalInformationMutation:
         names = ("note", "criticality", "verification", "reaction", "severity", "status")
         given = {name for name in names if getattr(change, name) is not None}
         if not given:
-            raise validation.InvalidInput("change", "name at least one field to change")
+            raise input_checks.InvalidInput("change", "name at least one field to change")
         for name in sorted(given - _FIELDS_BY_KIND[entry.kind]):
-            raise validation.InvalidInput(f"change.{name}", f"does not apply to {entry.kind.name}")
+            raise input_checks.InvalidInput(
+                f"change.{name}", f"does not apply to {entry.kind.name}"
+            )
         update = fhir.CriticalUpdate(
-            note=validation.optional_text("change.note", change.note, _TEXT, multiline=True),
+            note=input_checks.optional_text("change.note", change.note, _TEXT, multiline=True),
             criticality=change.criticality.value if change.criticality else None,
             verification=change.verification.value if change.verification else None,
-            reaction=validation.optional_text(
+            reaction=input_checks.optional_text(
                 "change.reaction", change.reaction, _TEXT, multiline=True
             ),
             severity=change.severity.value if change.severity else None,
@@ -294,7 +297,7 @@ class CriticalInformationMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        why = validation.text("explanation", explanation, _TEXT, multiline=True)
+        why = input_checks.text("explanation", explanation, _TEXT, multiline=True)
         key = key_of(info, idempotency_key)
         current, base, decision = await _existing(ctx, nin, entry)
         writer = ctx.clients.core_record_writer

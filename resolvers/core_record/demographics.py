@@ -10,12 +10,12 @@ from typing import Any
 
 import strawberry
 
-from gateway.context import Context
-from gateway.fetch import Fetched
-from gateway.fhir import extension_value, first, text
 from gateway.fhir_date import FhirDateTime
+from gateway.graphql.context import Context
+from gateway.graphql.section import Section, SourceName, count, section_fields
 from gateway.identity import NationalIdentityNumber
-from resolvers.section import Section, SourceName, count, section_fields
+from gateway.upstream.fan_out import Fetched
+from gateway.upstream.fhir import extension_value, first, text
 
 SOURCE = SourceName.CORE_RECORD
 MUNICIPALITY_CODE = "https://summary-gateway.example/fhir/StructureDefinition/municipality-code"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from gateway.actor import Actor
+from gateway.access.actor import Actor
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import ATC_SYSTEM, HPR_SYSTEM, ICD10_SYSTEM
 from resolvers.core_record.critical_information import CATEGORY_SYSTEM, CRITICAL_INFORMATION

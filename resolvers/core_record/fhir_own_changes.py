@@ -8,7 +8,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.hpr import canonical_hpr
+from gateway.access.hpr import canonical_hpr
 from gateway.identity import NationalIdentityNumber
 from resolvers.common import HPR_SYSTEM
 from resolvers.core_record import fhir_changes as fhir

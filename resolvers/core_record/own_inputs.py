@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from gateway import policy
+from gateway.access import policy
 
 
 @strawberry.enum(description="How a next of kin is related to the patient (v3 RoleCode).")

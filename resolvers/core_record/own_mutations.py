@@ -15,12 +15,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway import policy, validation
+from gateway.access import policy
+from gateway.access.policy import AccessDenied
 from gateway.audit.events import BLOCK_LIFTED, RESTRICTION_LIFTED, Outcome
-from gateway.context import Context
 from gateway.errors import EntryNotFound, GatewayError
+from gateway.graphql import input_checks
+from gateway.graphql.context import Context
 from gateway.identity import NationalIdentityNumber
-from gateway.policy import AccessDenied
 from resolvers.core_record import change
 from resolvers.core_record import fhir_changes as fhir
 from resolvers.core_record import fhir_own_changes as own_fhir
@@ -53,18 +54,18 @@ def _patient_only(ctx: Context, nin: NationalIdentityNumber, field: str) -> None
 
 def _next_of_kin(input: NextOfKinInput) -> tuple[str, str, tuple[str, str], str]:
     return (
-        validation.text("input.givenName", input.given_name, _NAME),
-        validation.text("input.familyName", input.family_name, _NAME),
+        input_checks.text("input.givenName", input.given_name, _NAME),
+        input_checks.text("input.familyName", input.family_name, _NAME),
         input.relation.value,
-        validation.phone("input.phone", input.phone),
+        input_checks.phone("input.phone", input.phone),
     )
 
 
 async def _own_entry(
     ctx: Context, nin: NationalIdentityNumber, ref: OwnEntryRef, resource_type: str
 ) -> tuple[Entry, str]:
-    entry_id = validation.entry_id("entry.id", str(ref.id))
-    base = validation.version("entry.baseVersion", ref.base_version)
+    entry_id = input_checks.entry_id("entry.id", str(ref.id))
+    base = input_checks.version("entry.baseVersion", ref.base_version)
     try:
         return await ctx.clients.core_record_writer.entry(nin, resource_type, entry_id), base
     except GatewayError as error:
@@ -127,14 +128,14 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        description = validation.optional_text("input.description", input.description, 200)
+        description = input_checks.optional_text("input.description", input.description, 200)
         text = description or NEED_TEXT[input.need]
         if input.need is NeedKind.INTERPRETER:
             if input.language is None:
-                raise validation.InvalidInput("input.language", "an interpreter needs a language")
-            text = f"{text} ({validation.language_code('input.language', input.language)})"
+                raise input_checks.InvalidInput("input.language", "an interpreter needs a language")
+            text = f"{text} ({input_checks.language_code('input.language', input.language)})"
         elif input.language is not None:
-            raise validation.InvalidInput("input.language", "applies only to an interpreter")
+            raise input_checks.InvalidInput("input.language", "applies only to an interpreter")
         key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.OWN_REGISTRATIONS)
         writer = ctx.clients.core_record_writer
@@ -175,7 +176,7 @@ class OwnRegistrationsMutation:
             if own_fhir.counts_as_self_reported(e.resource)
         ]  # fmt: skip
         if len(registered) >= MAX_SELF_REPORTED:
-            raise validation.InvalidInput(
+            raise input_checks.InvalidInput(
                 "category", f"you have {MAX_SELF_REPORTED} self-reported diseases; remove one first"
             )
         patient_id = await writer.patient_id(nin)
@@ -246,7 +247,7 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        number = validation.hpr_number("hprNumber", hpr_number)
+        number = input_checks.hpr_number("hprNumber", hpr_number)
         key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
@@ -266,7 +267,7 @@ class OwnRegistrationsMutation:
         idempotency_key: IdempotencyKey = None,
     ) -> ChangeResult:  # fmt: skip
         ctx = info.context
-        number = validation.hpr_number("hprNumber", hpr_number)
+        number = input_checks.hpr_number("hprNumber", hpr_number)
         key = key_of(info, idempotency_key)
         _patient_only(ctx, nin, change.PRIVACY_SETTINGS)
         writer = ctx.clients.core_record_writer
@@ -277,7 +278,7 @@ class OwnRegistrationsMutation:
 
 def _sections(sections: list[RestrictableSection]) -> frozenset[str]:
     if not sections:
-        raise validation.InvalidInput("sections", "name at least one section")
+        raise input_checks.InvalidInput("sections", "name at least one section")
     return frozenset(section.value for section in sections)
 
 

@@ -27,14 +27,14 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.context import Context
-from gateway.fetch import Fetched
-from gateway.fhir import SearchResult, first, text
-from gateway.hpr import canonical_hpr
+from gateway.access.hpr import canonical_hpr
+from gateway.access.policy import ALL_SECTIONS, PrivacySettings
+from gateway.graphql.context import Context
+from gateway.graphql.section import SourceName
 from gateway.identity import NationalIdentityNumber
-from gateway.policy import ALL_SECTIONS, PrivacySettings
+from gateway.upstream.fan_out import Fetched
+from gateway.upstream.fhir import SearchResult, first, text
 from resolvers.common import HPR_SYSTEM
-from resolvers.section import SourceName
 
 SOURCE = SourceName.CORE_RECORD
 PRIVACY_SYSTEM = "https://summary-gateway.example/fhir/CodeSystem/privacy"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from gateway.context import Context
-from gateway.fetch import Fetched
+from gateway.graphql.context import Context
+from gateway.graphql.section import SourceName
 from gateway.identity import NationalIdentityNumber
-from resolvers.section import SourceName
+from gateway.upstream.fan_out import Fetched
 
 if TYPE_CHECKING:
     from resolvers.core_record.client import Conditions, Flags

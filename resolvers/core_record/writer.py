@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.binding import holds_patient_data
 from gateway.errors import EntryNotFound, IdempotencyKeyReused, VersionConflict
-from gateway.fhir import FhirSource
-from gateway.fhir_write import FhirWriter, Versioned
 from gateway.identity import NationalIdentityNumber, parse
+from gateway.upstream.binding import holds_patient_data
+from gateway.upstream.fhir import FhirSource
+from gateway.upstream.fhir_write import FhirWriter, Versioned
 from resolvers.core_record import fhir_changes as changes
 from resolvers.core_record.fhir_changes import IDEMPOTENCY_SYSTEM, ChangeKey, Resource
 from resolvers.core_record.privacy import consent_params

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.logging_setup import json_formatter
+from gateway.ops.logs import json_formatter
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from graphql import (
     get_named_type,
 )
 
-from gateway.schema import schema
+from gateway.graphql.schema import schema
 from mocks.fixtures import fixture
 from mocks.personas import PID
 from mocks.runner import MockRegistries

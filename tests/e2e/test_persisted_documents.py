@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.persisted import document_hash
+from gateway.graphql.persisted import document_hash
 from mocks.runner import MockRegistries
 from resolvers.examples import SUMMARY_QUERY
 from tests.conftest import REGISTER_TREATMENT, GatewayServer

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway.persisted import document_hash
+from gateway.graphql.persisted import document_hash
 from gateway.settings import AuditSettings, GraphQLSettings, Settings
 from mocks.runner import MockRegistries
 from mocks.sources import Source

@@ -17,10 +17,10 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from gateway.credentials import build_credentials
 from gateway.errors import SourceAuthFailed
-from gateway.fhir_write import FhirWriter
 from gateway.settings import SourceSettings, UpstreamAuthSettings
+from gateway.upstream.credentials import build_credentials
+from gateway.upstream.fhir_write import FhirWriter
 from mocks.faults import FaultInjector
 from mocks.fixtures import FIXTURES, fixture
 from mocks.population import Population

@@ -17,7 +17,7 @@ from pathlib import Path
 from gateway.audit.sqlite import SqliteAuditStore
 from gateway.audit.store import AuditUnavailable
 from gateway.audit.writer import AuditWriter
-from gateway.metrics import GatewayMetrics
+from gateway.ops.metrics import GatewayMetrics
 from tests.audit_support import REPO_ROOT, make_event
 
 

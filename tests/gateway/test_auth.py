@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from gateway.actor import ActorKind, PurposeOfUse
-from gateway.auth import Unauthenticated, build_authenticator, stated_access
-from gateway.dev_issuer import DEV_AUDIENCE, DEV_ISSUER
+from gateway.access.actor import ActorKind, PurposeOfUse
+from gateway.access.dev_issuer import DEV_AUDIENCE, DEV_ISSUER
+from gateway.access.tokens import Unauthenticated, build_authenticator, stated_access
 from gateway.errors import BadUserInput
 from gateway.settings import AuthSettings, IssuerSettings
 from mocks.fixtures import fixture
@@ -291,8 +291,8 @@ def test_settings_refuse_symmetric_algorithms_and_none() -> None:
             )
 
 
-# A token's signature is checked once and the result reused (gateway/auth.py); these hold that
-# the reuse never outlives what made the token valid.
+# A token's signature is checked once and the result reused (gateway/access/tokens.py); these
+# hold that the reuse never outlives what made the token valid.
 
 
 async def test_a_token_accepted_before_is_refused_once_it_expires(issuer: Issuer) -> None:

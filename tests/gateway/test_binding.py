@@ -15,15 +15,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.binding import BindingMode, bound_patient_ids, reference_target
 from gateway.errors import (
     SourceAmbiguousPatient,
     SourceFilterIgnored,
     SourceWrongPatient,
 )
-from gateway.fhir import FhirSource, SearchResult
 from gateway.identity import parse
 from gateway.settings import SourceSettings
+from gateway.upstream.binding import BindingMode, bound_patient_ids, reference_target
+from gateway.upstream.fhir import FhirSource, SearchResult
 from mocks.fixtures import fixture
 from tests.conftest import served
 

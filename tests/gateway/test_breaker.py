@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.breaker import CircuitBreaker, CircuitState, ErrorWindow
+from gateway.upstream.breaker import CircuitBreaker, CircuitState, ErrorWindow
 
 
 def _state(breaker: CircuitBreaker) -> CircuitState:

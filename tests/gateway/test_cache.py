@@ -14,8 +14,8 @@ import redis.asyncio
 from pydantic import SecretStr, ValidationError
 from redis.exceptions import RedisError
 
-from gateway.cache import UpstreamCache
 from gateway.settings import CacheSettings, Settings
+from gateway.upstream.cache import UpstreamCache
 from tests.audit_support import TcpProxy
 from tests.conftest import REDIS_URL
 

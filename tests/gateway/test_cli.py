@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
 from mocks.sources import Source

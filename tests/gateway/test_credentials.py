@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from gateway.credentials import (
+from gateway.errors import ConfigurationError
+from gateway.settings import Settings, SourceSettings, UpstreamAuthSettings, UpstreamTlsSettings
+from gateway.upstream.credentials import (
     ClientCredentials,
     Credentials,
     StaticBearer,
@@ -20,8 +22,6 @@ from gateway.credentials import (
     dpop_htu,
     jwk_thumbprint,
 )
-from gateway.errors import ConfigurationError
-from gateway.settings import Settings, SourceSettings, UpstreamAuthSettings, UpstreamTlsSettings
 
 BASE = "https://fhir.example.no/fhir"
 

@@ -1,4 +1,4 @@
-"""The drain of gateway/drain.py over a real uvicorn server in this process, and the uvicorn
+"""The drain of gateway/http/drain.py over a real uvicorn server in this process, and the uvicorn
 internals it relies on, by name (an upgrade that changes them fails here first)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.supervisors import Multiprocess
 
-from gateway.drain import DrainingHttpToolsProtocol
+from gateway.http.drain import DrainingHttpToolsProtocol
 
 
 async def _hello(request: Request) -> PlainTextResponse:

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from resolvers.eager import now_or_later
+from gateway.execution.eager import now_or_later
 
 
 async def test_a_coroutine_that_never_waits_is_finished_at_once() -> None:

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 
 from gateway.errors import SourceBadResponse, SourceUnavailable
-from gateway.fhir import FhirSource, SearchResult
+from gateway.execution.shared_list import SharedList
 from gateway.identity import parse
 from gateway.settings import SourceSettings
-from gateway.shared_list import SharedList
+from gateway.upstream.fhir import FhirSource, SearchResult
 from mocks.fixtures import fixture
 from tests.conftest import served
 

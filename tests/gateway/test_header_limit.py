@@ -1,4 +1,4 @@
-"""What ``gateway/header_limit.py`` relies on in uvicorn's httptools protocol: if an upgrade
+"""What ``gateway/http/header_limit.py`` relies on in uvicorn's httptools protocol: if an upgrade
 renames or drops one of these, this fails before the header bound silently stops working."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import inspect
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from gateway.drain import DrainingHttpToolsProtocol
-from gateway.header_limit import HeaderLimitProtocol
+from gateway.cli.workers import uvicorn_options
+from gateway.http.drain import DrainingHttpToolsProtocol
+from gateway.http.header_limit import HeaderLimitProtocol
 from gateway.settings import Settings
-from gateway.workers import uvicorn_options
 
 
 def test_the_httptools_protocol_still_has_what_the_header_bound_overrides() -> None:

@@ -18,9 +18,9 @@ from graphql import (
 )
 from graphql.language.lexer import Lexer
 
-from gateway.limits import LimitExceeded, Measure, OperationMeasurer
-from gateway.schema import build_schema
-from gateway.schema import schema as gateway_schema
+from gateway.graphql.limits import LimitExceeded, Measure, OperationMeasurer
+from gateway.graphql.schema import build_schema
+from gateway.graphql.schema import schema as gateway_schema
 from gateway.settings import GraphQLSettings
 from tests.conftest import SchemaRunner
 
@@ -155,8 +155,8 @@ async def test_field_suggestions_are_left_out_when_off(runner: SchemaRunner) -> 
 def test_a_paged_list_counts_at_its_default_page_size() -> None:
     from graphql import parse
 
-    from gateway.limits import measure_operation
-    from gateway.schema import schema as gateway_schema
+    from gateway.graphql.limits import measure_operation
+    from gateway.graphql.schema import schema as gateway_schema
     from gateway.settings import GraphQLSettings
 
     document = parse(

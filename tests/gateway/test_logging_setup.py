@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from gateway.logging_setup import json_formatter, text_formatter
+from gateway.ops.logs import json_formatter, text_formatter
 
 NIN = "12834122055"
 

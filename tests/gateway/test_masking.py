@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.masking import (
+from gateway.ops.masking import (
     holds_identity_number,
     holds_valid_identity_number,
     mask_identity_numbers,
 )
-from gateway.metrics import operation_label
+from gateway.ops.metrics import operation_label
 
 NIN = "12834122055"  # a synthetic test person's number (valid check digits)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from gateway.breaker import CircuitState
-from gateway.metrics import MAX_OPERATIONS, GatewayMetrics, operation_label
+from gateway.ops.metrics import MAX_OPERATIONS, GatewayMetrics, operation_label
+from gateway.upstream.breaker import CircuitState
 
 
 def test_operation_label_keeps_graphql_names_and_calls_anything_else_other() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.errors import ConfigurationError
-from gateway.persisted import PersistedDocuments, PersistedQueryError, document_hash
+from gateway.graphql.persisted import PersistedDocuments, PersistedQueryError, document_hash
 from gateway.settings import GraphQLSettings, Settings
 
 REGISTERED = "query Registered { __typename }\n"

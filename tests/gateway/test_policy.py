@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from gateway.actor import AccessBasis, Actor, ActorKind, PurposeOfUse, StatedAccess
-from gateway.policy import (
+from gateway.access.actor import AccessBasis, Actor, ActorKind, PurposeOfUse, StatedAccess
+from gateway.access.policy import (
     ALL_SECTIONS,
     DOCUMENTS,
     LAB_RESULTS,

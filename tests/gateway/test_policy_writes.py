@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.actor import AccessBasis, Actor, ActorKind, PurposeOfUse, StatedAccess
-from gateway.policy import (
+from gateway.access.actor import AccessBasis, Actor, ActorKind, PurposeOfUse, StatedAccess
+from gateway.access.policy import (
     ALLERGY,
     CRITICAL_CONDITION,
     CRITICAL_INFORMATION,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.schema import build_schema
+from gateway.graphql.schema import build_schema
 from gateway.settings import GraphQLSettings, Settings
 from tests.conftest import SchemaRunner
 from tests.gateway.test_settings import _settings_in_a_process_with

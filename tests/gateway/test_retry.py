@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.deadline import request_deadline
 from gateway.errors import SourceBadResponse, SourceTimeout, SourceUnavailable
-from gateway.fhir import FhirSource
-from gateway.retry import retry_after_seconds
 from gateway.settings import SourceSettings
+from gateway.upstream.deadline import request_deadline
+from gateway.upstream.fhir import FhirSource
+from gateway.upstream.retry import retry_after_seconds
 from tests.gateway.test_fhir import NIN, _bundle, _serving
 
 

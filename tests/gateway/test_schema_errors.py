@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import strawberry
 
-from gateway.actor import Actor, ActorKind, StatedAccess
-from gateway.context import Context
+from gateway.access.actor import Actor, ActorKind, StatedAccess
 from gateway.errors import SourceTimeout
-from gateway.schema import GatewaySchema
+from gateway.graphql.context import Context
+from gateway.graphql.schema import GatewaySchema
 from gateway.settings import Settings
 from resolvers.examples import SUMMARY_QUERY
 from tests.conftest import SchemaRunner

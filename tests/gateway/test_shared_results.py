@@ -17,10 +17,10 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_ty
 from strawberry.extensions import ParserCache
 from strawberry.types import Info
 
-from gateway import plans
-from gateway.schema import schema as gateway_schema
-from gateway.shared_list import SharedList, shared
-from gateway.shared_results import SharingExecutionContext
+from gateway.execution import plans
+from gateway.execution.shared_list import SharedList, shared
+from gateway.execution.shared_results import SharingExecutionContext
+from gateway.graphql.schema import schema as gateway_schema
 
 
 @strawberry.enum

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.value_errors import safe_variable_message, without_value
+from gateway.graphql.value_errors import safe_variable_message, without_value
 
 NIN = "12834122055"
 

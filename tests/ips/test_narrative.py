@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from gateway.ips import narrative
+from resolvers.ips import narrative
 
 
 def test_a_registrys_markup_is_text_in_the_narrative() -> None:

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway.cli import _mock_modes
+from gateway.cli.main import _mock_modes
 from mocks import MockRegistries, Population, Source, fixture
 from mocks.modes import DIALECT, Mode, ServerMode
 from mocks.runner import EPHEMERAL_PORTS

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from gateway.fhir import SearchResult
 from gateway.fhir_date import Precision
+from gateway.upstream.fhir import SearchResult
 from mocks.fixtures import FIXTURES
 from mocks.population import Population
 from mocks.record import PatientRecord

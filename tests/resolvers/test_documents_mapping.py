@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from gateway.errors import SourceBadResponse
-from gateway.fhir import SearchResult
 from gateway.identity import parse
+from gateway.upstream.fhir import SearchResult
 from resolvers.documents import (
     MAX_CONTENT_BYTES,
     Document,

@@ -16,9 +16,10 @@ import aiohttp
 import pytest
 
 from gateway.errors import SourceError, SourceUnavailable
-from gateway.fetch import Fetched, Page, SearchOutcome
-from gateway.fhir import SearchResult
+from gateway.graphql.section import SectionStatus
 from gateway.identity import parse
+from gateway.upstream.fan_out import Fetched, Page, SearchOutcome
+from gateway.upstream.fhir import SearchResult
 from mocks import MockRegistries, Source, fixture
 from mocks.generate_reports import SYSTEM_OBSERVATION_CATEGORY, covid_result, laboratory_report
 from mocks.lab_results import SEARCHES
@@ -39,7 +40,6 @@ from resolvers.lab_results import (
     section_of,
 )
 from resolvers.parties import PartyKind
-from resolvers.section import SectionStatus
 from tests.conftest import SchemaRunner
 
 EDGE = Path(__file__).resolve().parents[1] / "data" / "r4_edge_cases.json"

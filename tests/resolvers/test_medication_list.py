@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from gateway.fhir_date import FhirDateTime
-from gateway.schema import schema
+from gateway.graphql.schema import schema
 from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries

@@ -9,8 +9,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gateway.fhir import SearchResult
-from gateway.schema import schema
+from gateway.graphql.schema import schema
+from gateway.upstream.fhir import SearchResult
 from resolvers.common import ATC_SYSTEM, RXNORM_SYSTEM, SNOMED_SYSTEM, codings
 from resolvers.medication_list import build_rows
 from resolvers.parties import PartyKind

@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import pytest
 
+from gateway.access.policy import PrivacySettings
 from gateway.errors import PrivacySettingsUnknown, SourceBadResponse
-from gateway.fetch import Page
-from gateway.fhir import FhirSource, SearchResult
 from gateway.identity import parse
-from gateway.policy import PrivacySettings
+from gateway.upstream.fan_out import Page
+from gateway.upstream.fhir import FhirSource, SearchResult
 from resolvers.core_record.client import CoreRecordClient
 from resolvers.core_record.privacy import PRIVACY_SYSTEM, ConsentNotUnderstood, privacy_settings
 
@@ -156,7 +156,7 @@ def test_a_deny_provision_with_parts_the_gateway_does_not_model_is_not_understoo
 
 class _Registry:
     """A stand-in for ``FhirSource.fetch``: maps the Consents as the real one does, turning a
-    mapping failure into SOURCE_BAD_RESPONSE (gateway/fhir.py)."""
+    mapping failure into SOURCE_BAD_RESPONSE (gateway/upstream/fhir.py)."""
 
     name = "core_record"
 

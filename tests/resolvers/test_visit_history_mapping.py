@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.fhir import SearchResult
+from gateway.upstream.fhir import SearchResult
 from resolvers.visit_history import VisitKind, build_visits
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.store import LogQuery
-from gateway.schema import schema
+from gateway.graphql.schema import schema
 from mocks.fixtures import BLOCKED_HPR_NUMBER, fixture
 from mocks.personas import PID
 from mocks.runner import MockRegistries

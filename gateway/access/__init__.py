@@ -1,0 +1,2 @@
+"""Who is calling and what they may see: tokens, the actor, the access policy, the development
+issuer."""

@@ -1,0 +1,1 @@
+"""The execution shortcuts that make a warm summary cheap (see each module)."""

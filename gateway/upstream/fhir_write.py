@@ -1,0 +1,178 @@
+"""FHIR writes to one source: read by id with its version, create (conditional), update
+(``If-Match``). The write half of the error boundary: every failure becomes a ``GatewayError``
+here, as ``gateway/upstream/fhir.py`` does for searches.
+
+Writes bypass the cache, single-flight, the breaker and stale-if-error: a write is never served
+from anywhere but the registry. Nor are they retried here: a create is made safe to repeat by
+its idempotency identifier (``If-None-Exist``), an update by ``If-Match``; a caller who got no
+answer retries the whole mutation with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway.errors import (
+    EntryNotFound,
+    SourceAuthFailed,
+    SourceBadResponse,
+    SourceTimeout,
+    SourceUnavailable,
+    VersionConflict,
+)
+from gateway.settings import SourceSettings
+from gateway.upstream.credentials import Credentials
+from gateway.upstream.deadline import bounded, remaining
+
+_FHIR_JSON = "application/fhir+json"
+# Applied with ``fullmatch`` (``$`` would also match before a final newline).
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_ETAG = re.compile(r'(?:W/)?"([0-9A-Za-z.\-]{1,64})"')
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A resource as the registry holds it now, with its version (``meta.versionId``)."""
+
+    resource: Mapping[str, Any]
+    version: str
+    created: bool = False
+    """After a create: whether this call created it (False: the idempotency key found it)."""
+
+
+class FhirWriter:
+    """Writes to one FHIR server; one per source per app."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: SourceSettings,
+        session: aiohttp.ClientSession,
+        credentials: Credentials | None = None,
+    ):
+        """``credentials`` authenticate every request (shared with the source's reader, whose
+        token they cache); default: none."""
+        if settings.base_url is None:
+            raise ValueError(f"source {name} has no base_url")
+        self.name = name
+        self._base_url = settings.base_url
+        self._settings = settings
+        self._session = session
+        self._credentials = credentials or Credentials(name)
+        self._label = f"the {name.replace('_', ' ')} registry"
+
+    async def read(self, resource_type: str, resource_id: str) -> Versioned:
+        """``GET <type>/<id>``: the current version (``NOT_FOUND`` when there is none)."""
+        status, headers, body = await self._call("GET", self._url(resource_type, resource_id))
+        return self._versioned(status, headers, body, resource_type)
+
+    async def create(
+        self, resource: Mapping[str, Any], if_none_exist: tuple[str, str] | None = None
+    ) -> Versioned:
+        """``POST <type>``; with ``if_none_exist`` (system, value), only when no resource of
+        that type holds that identifier (then the existing one is returned)."""
+        resource_type = str(resource["resourceType"])
+        headers = {}
+        if if_none_exist is not None:
+            headers["If-None-Exist"] = f"identifier={if_none_exist[0]}|{if_none_exist[1]}"
+        status, answer, body = await self._call(
+            "POST", f"{self._base_url}/{resource_type}", resource, headers
+        )
+        versioned = self._versioned(status, answer, body, resource_type)
+        return Versioned(versioned.resource, versioned.version, created=status == 201)
+
+    async def update(self, resource: Mapping[str, Any], base_version: str) -> Versioned:
+        """``PUT <type>/<id>`` if the registry's version is still ``base_version``; else
+        ``VERSION_CONFLICT`` and nothing is written."""
+        resource_type = str(resource["resourceType"])
+        url = self._url(resource_type, str(resource["id"]))
+        status, headers, body = await self._call(
+            "PUT", url, resource, {"If-Match": f'W/"{base_version}"'}
+        )
+        return self._versioned(status, headers, body, resource_type)
+
+    def _url(self, resource_type: str, resource_id: str) -> str:
+        if not _RESOURCE_ID.fullmatch(resource_id):
+            raise EntryNotFound("no entry has that id")
+        return f"{self._base_url}/{resource_type}/{resource_id}"
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        resource: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        # The body holds health data and the URL may name the patient: neither is ever put in a
+        # message or a log line.
+        left = remaining()
+        if left is not None and left <= 0:
+            raise SourceTimeout(self.name, f"{self._label} was not asked: no time was left")
+        timeout = aiohttp.ClientTimeout(
+            total=bounded(self._settings.timeout_s),
+            sock_connect=bounded(self._settings.connect_timeout_s),
+        )
+        headers = {"Accept": _FHIR_JSON, **(extra_headers or {})}
+        data = None
+        if resource is not None:
+            headers["Content-Type"] = _FHIR_JSON
+            data = orjson.dumps(resource)
+        for attempt in range(2):
+            # Asked for each try: a 401 may have made the credentials renew their token.
+            sent = await self._credentials.authorize(method, url)
+            try:
+                async with self._session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers={**headers, **sent.headers},
+                    timeout=timeout,
+                    ssl=self._credentials.ssl,
+                ) as response:
+                    # Case-insensitive, as header names are.
+                    answer = response.status, response.headers.copy(), await response.read()
+                    retry = self._credentials.answered(sent, url, response.status, answer[1])
+            except TimeoutError as exc:
+                raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
+            except aiohttp.ClientError as exc:
+                raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+            # A 401 means nothing was written: sending the write again is safe.
+            if answer[0] != 401:
+                return answer
+            if attempt == 1 or not retry:
+                raise SourceAuthFailed(
+                    self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _versioned(
+        self, status: int, headers: Mapping[str, str], body: bytes, resource_type: str
+    ) -> Versioned:
+        if status in (409, 412):
+            raise VersionConflict(
+                "the entry was changed since the version this change was based on; read it "
+                "again and base the change on its current version"
+            )
+        if status in (404, 410):
+            raise EntryNotFound("the patient's record holds no such entry")
+        if status >= 500 or status == 429:
+            raise SourceUnavailable(self.name, f"{self._label} answered HTTP {status}")
+        if status >= 400:
+            raise SourceBadResponse(self.name, f"{self._label} refused the write (HTTP {status})")
+        try:
+            resource = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise SourceBadResponse(self.name, f"{self._label} sent malformed JSON") from exc
+        if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
+            raise SourceBadResponse(self.name, f"{self._label} did not answer with the resource")
+        etag = _ETAG.fullmatch(headers.get("ETag", ""))
+        version = etag.group(1) if etag else str((resource.get("meta") or {}).get("versionId", ""))
+        if not version:
+            raise SourceBadResponse(self.name, f"{self._label} did not say the entry's version")
+        return Versioned(resource, version)
