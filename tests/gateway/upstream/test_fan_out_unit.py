@@ -67,6 +67,25 @@ async def test_one_task_per_source_resource_type_and_patient() -> None:
     await fetches.aclose()
 
 
+async def test_every_search_is_under_way_before_any_has_answered() -> None:
+    # The fan-out's promise without a stopwatch: all searches are out at once, so a summary
+    # costs its slowest search, not their sum.
+    fetches = RequestFetches()
+    gate = asyncio.Event()
+    searches = [Search([name]) for name in ("a", "b", "c")]
+    for search in searches:
+        search.gate = gate
+    tasks = [
+        fetches.search("lab_results", resource_type, NIN, search)
+        for resource_type, search in zip(("A", "B", "C"), searches, strict=True)
+    ]
+    await asyncio.sleep(0)
+    assert [search.calls for search in searches] == [1, 1, 1]
+    assert not any(task.done() for task in tasks)
+    gate.set()
+    assert [(await task).unwrap() for task in tasks] == [["a"], ["b"], ["c"]]
+
+
 async def test_a_search_runs_in_a_task_even_before_anyone_awaits_it() -> None:
     fetches = RequestFetches()
     search = Search()
