@@ -21,7 +21,7 @@ test: $(VENV)/.dev $(NODE_DIR)/node_modules/.installed chromium wrk
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# The benchmark (bench/, README "Performance"): every figure, written to bench/results/. Pass
+# The benchmark (bench/, docs/performance.md): every figure, written to bench/results/. Pass
 # options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--duration 30 --memory-duration 600"`.
 bench: $(VENV)/.runtime $(PEER_DIR)/node_modules/.installed wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -24,7 +24,8 @@ from gateway.upstream.binding import BindingMode
 
 
 class UpstreamAuthSettings(BaseModel):
-    """How the gateway proves who it is to one registry (README: "Upstream credentials").
+    """How the gateway proves who it is to one registry (docs/configuration.md, "Upstream
+    credentials").
 
     Settings only say where secrets are: a file or an environment variable, read when the app
     starts (a bearer token file again after a 401). No secret is ever a settings value.
@@ -212,7 +213,7 @@ class SourceSettings(BaseModel):
     )
     auth: UpstreamAuthSettings = Field(
         default_factory=UpstreamAuthSettings,
-        description='Credentials sent to the registry (README: "Upstream credentials").',
+        description="Credentials sent to the registry (docs/configuration.md).",
     )
     tls: UpstreamTlsSettings = Field(
         default_factory=UpstreamTlsSettings, description="Client certificate and CA bundle."
@@ -462,7 +463,8 @@ class GraphQLSettings(BaseModel):
     """How much one GraphQL request may ask for, and how it may arrive.
 
     The defaults suit the demo (introspection, suggestions and automatic persisted queries on);
-    ``GATEWAY_PROFILE=production`` picks :data:`PRODUCTION_GRAPHQL` instead (README: "Production").
+    ``GATEWAY_PROFILE=production`` picks :data:`PRODUCTION_GRAPHQL` instead
+    (docs/graphql-over-http.md, "Production profile").
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -505,8 +507,8 @@ class GraphQLSettings(BaseModel):
 
 
 class OperationsSettings(BaseModel):
-    """How the gateway is run and watched: logs, metrics, tracing, shutdown (README:
-    "Deployment")."""
+    """How the gateway is run and watched: logs, metrics, tracing, shutdown
+    (docs/deployment.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,7 +1,7 @@
 """The demo's token personas: HelseID-shaped claims for ``summary-gateway token``.
 
 Each carries a default purpose of use and access basis that suits its work, so a pasted token
-works alone; request headers can state another (README, "Who may see what").
+works alone; request headers can state another (docs/access-control.md).
 """
 
 from __future__ import annotations
