@@ -6,7 +6,7 @@ patient, resource type and query. Never an access decision: those run on every r
 Small parts, each with its own tests (``tests/gateway/upstream/``):
 
 - ``store``: the interface a store implements; ``memory`` (aiocache's ``SimpleMemoryCache``,
-  bounded by a plugin) and ``redis`` (aiocache's ``RedisCache``, behind the breaker in
+  bounded by the store) and ``redis`` (aiocache's ``RedisCache``, behind the breaker in
   ``redis_guard``, reads gathered by ``batching``) are peers, both used through aiocache's
   public API only;
 - ``naming``: keys are HMACs of their parts, so no key holds an identity number;

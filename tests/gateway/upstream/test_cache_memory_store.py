@@ -1,9 +1,9 @@
-"""The memory store: aiocache's memory cache through its public API, bounded by a plugin."""
+"""The memory store: aiocache's memory cache through its public API, bounded by the store."""
 
 from __future__ import annotations
 
 from gateway.upstream.cache.generations import Generations, generation_of
-from gateway.upstream.cache.memory import MemoryStore
+from gateway.upstream.cache.memory import MemoryStore, WriteOrder
 from gateway.upstream.cache.naming import Names
 
 
@@ -32,3 +32,11 @@ async def test_generation_counters_are_not_evicted_by_entries() -> None:
 def test_a_store_reports_itself_in_memory_and_well() -> None:
     assert MemoryStore(1).health() == {"kind": "memory", "state": "ok"}
     assert MemoryStore.shared is False
+
+
+def test_the_write_order_names_the_oldest_writes_past_the_bound() -> None:
+    order = WriteOrder(2)
+    assert order.wrote("a") == [] and order.wrote("b") == []
+    assert order.wrote("a") == [], "written again: the youngest now"
+    assert order.wrote("c") == ["b"]
+    assert len(order) == 2
