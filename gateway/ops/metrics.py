@@ -133,7 +133,8 @@ class SourceMetrics:
 
 
 class SharedCacheMetrics:
-    """The shared cache's (Redis) children: what ``gateway/upstream/cache_guard.py`` reports to."""
+    """The shared cache's (Redis) children: what ``gateway/upstream/cache/redis_guard.py``
+    reports to."""
 
     __slots__ = ("_error", "_last", "_ok", "_skipped", "_state")
 

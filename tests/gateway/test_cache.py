@@ -7,7 +7,6 @@ import base64
 import logging
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import redis.asyncio
@@ -188,33 +187,40 @@ async def test_redis_reads_started_together_go_in_one_round_trip(
     redis_cache: CacheSettings,
 ) -> None:
     """A summary starts its searches at once; their cache reads share one MGET. Each still gets
-    its own entry, and a failing Redis is a miss for each of them."""
-    upstream_cache = UpstreamCache.open(Settings(cache=redis_cache))
-    mgets: list[int] = []
-    real = upstream_cache._backend._multi_get
-
-    async def counted(keys: list[str], encoding: str | None = "utf-8", _conn: object = None) -> Any:
-        mgets.append(len(keys))
-        return await real(keys, encoding=encoding, _conn=_conn)
-
-    upstream_cache._backend._multi_get = counted
+    its own entry. Counted at a proxy in front of the real Redis: while it holds, every request
+    the client sends is kept back and counted."""
+    proxy = TcpProxy("127.0.0.1", 6379)
+    await proxy.start()
+    settings = redis_cache.model_copy(update={"redis_url": f"redis://127.0.0.1:{proxy.port}/0"})
+    upstream_cache = UpstreamCache.open(Settings(cache=settings))
     try:
         nins = [NIN, OTHER_NIN]
         for nin in nins:
             await _fill(upstream_cache, nin)
-        mgets.clear()
-        found = await asyncio.gather(
+        proxy.hold()
+        lookups = asyncio.gather(
             *(
                 upstream_cache.lookup("prescriptions", nin, kind, PARAMS)
                 for nin in nins
                 for kind in ("MedicationRequest", "MedicationDispense")
             )
         )
-        assert mgets == [8], "four lookups, two keys each (entry and generation), one MGET"
+        # The proxy counts each request as it arrives (held, not forwarded): wait for the
+        # first, then give any other read a few more loop turns to arrive.
+        for _ in range(1000):
+            if proxy.held_requests:
+                break
+            await asyncio.sleep(0.005)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert proxy.held_requests == 1, "four lookups, one round trip"
+        proxy.release()
+        found = await lookups
         assert [lookup.entry is not None for lookup in found] == [True, False, True, False]
         assert found[0].key != found[2].key
     finally:
         await upstream_cache.aclose()
+        await proxy.cut()
 
 
 class _Clock:

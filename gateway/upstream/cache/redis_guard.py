@@ -1,7 +1,7 @@
 """The shared cache (Redis) as a dependency that can fail: a breaker in front of it.
 
 Redis only saves time; the registries are the source of truth, so a Redis that does not answer
-makes each lookup a miss, never an error (``gateway/upstream/cache.py``). This module makes a
+makes each lookup a miss, never an error (``gateway/upstream/cache/``). This module makes a
 Redis that hangs cost a few round trips instead of one per search:
 
 - each round trip is bounded by ``cache.redis_timeout_s`` (the redis client's connect and socket
