@@ -39,7 +39,7 @@ from gateway.ops.tracing import TRACE_CONTEXT_HEADERS, Tracing
 from gateway.settings import Settings
 from gateway.upstream.cache import UpstreamCache
 from resolvers.clients import SourceClients
-from resolvers.examples import EXAMPLE_VARIABLES, SUMMARY_QUERY
+from resolvers.examples import EXAMPLE_VARIABLES, summary_query
 from resolvers.ips.document import summary_document
 
 # What Apollo Client's ``clientAwareness`` (its ``name`` and ``version`` options) sends with every
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             GatewayGraphQL(
                 settings,
                 observer=RequestObserver(metrics, tracing, request_id_of),
-                example_query=SUMMARY_QUERY,
+                example_query=summary_query(),
                 example_variables=EXAMPLE_VARIABLES,
                 schema=schema,
             ),
@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.graphiql:
         # Both calls verify the vendored assets against their integrity hashes: a mismatch stops
         # the app here instead of showing a broken page later.
-        graphiql_page(example_query=SUMMARY_QUERY, example_variables=EXAMPLE_VARIABLES)
+        graphiql_page(example_query=summary_query(), example_variables=EXAMPLE_VARIABLES)
         routes.append(Mount("/graphiql-assets", graphiql_assets_app(), name="graphiql-assets"))
     middleware = [
         Middleware(SecurityHeaders),

@@ -11,7 +11,6 @@ import datetime as dt
 import random
 from collections.abc import Callable
 
-from gateway.identity import parse
 from mocks.clinical_codes import (
     CRITICAL_DIAGNOSES,
     DRUG_ALLERGENS,
@@ -32,6 +31,7 @@ from mocks.datatypes import OSLO, at
 from mocks.fixtures import BLOCKED_HPR_NUMBER, Fixture, persona
 from mocks.generate_reports import add_covid_test
 from mocks.generator import gender_of, populate
+from mocks.identity_numbers import number
 from mocks.medicines import Drug, drug
 from mocks.profile import Profile
 from mocks.record import PatientRecord, RecordBuilder
@@ -71,7 +71,7 @@ def _person(
         given=tuple(given),
         family=family,
         gender=gender_of(fx.nin),
-        birth_date=parse(fx.nin).birth_date,
+        birth_date=number(fx.nin).birth_date,
         municipality=next(m for m in MUNICIPALITIES if m.number == municipality),
         deceased=deceased,
         language=language,

@@ -1,9 +1,9 @@
 """Named patients with hand-shaped records for tests and demos, and the clinicians of the demo.
 
-Every fixture number is a synthetic test number (month + 80) that passes
-``gateway.identity.parse``. Fixtures live beside the generated population (they are not counted in
-its size) and look the same whatever the population's seed is. Their records are built by
-``mocks.fixture_records``.
+Every fixture number is a synthetic test number (month + 80) that ``mocks.identity_numbers``
+reads and ``gateway.identity.parse`` accepts (``tests/mocks/test_identity_numbers.py``).
+Fixtures live beside the generated population (they are not counted in its size) and look the
+same whatever the population's seed is. Their records are built by ``mocks.fixture_records``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from gateway.identity import parse
 from mocks.clinical_codes import INTERPRETER_LANGUAGES
 from mocks.core_resources import Person, add_patient
 from mocks.datatypes import REFERENCE_TIME, at
@@ -21,6 +20,7 @@ from mocks.generate_core import (
 )
 from mocks.generate_registries import add_gp, add_medications, add_visits
 from mocks.generate_reports import add_documents, add_lab_results
+from mocks.identity_numbers import number
 from mocks.medicines import Drug
 from mocks.numbering import age_on
 from mocks.profile import Profile, random_profile
@@ -106,7 +106,7 @@ def populate(
 def generate_record(seed: int, index: int, nin: str) -> PatientRecord:
     """The record of generated patient ``index`` (whose number is ``nin``) for ``seed``."""
     rng = random.Random(f"{seed}:{index}")
-    birth = parse(nin).birth_date
+    birth = number(nin).birth_date
     deceased = random_death(rng, birth)
     age = age_on(birth, (deceased or REFERENCE_TIME).date())
     profile = random_profile(rng, age)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from gateway.identity import IdentityNumberKind, InvalidIdentityNumber, check_digits, parse
 from mocks.datatypes import REFERENCE_DATE
+from mocks.identity_numbers import read, synthetic_number
 
 BIRTH_FIRST = dt.date(1921, 1, 1)
 BIRTH_LAST = REFERENCE_DATE - dt.timedelta(days=1)
@@ -145,29 +145,19 @@ class NumberPlan:
             return None
         if birth.year >= 2000:
             individual += 500
-        first_nine = (
-            f"{birth.day + 40 * d_flag:02d}{birth.month + 80:02d}"
-            f"{birth.year % 100:02d}{individual:03d}"
-        )
-        try:
-            number = first_nine + check_digits(first_nine)
-        except InvalidIdentityNumber:
-            return None
-        return None if number in self._reserved else number
+        number = synthetic_number(birth, individual, d_number=bool(d_flag))
+        return None if number is None or number in self._reserved else number
 
 
 def _slot_of(nin: str) -> int | None:
-    try:
-        parsed = parse(nin)
-    except InvalidIdentityNumber:
-        return None
-    if not parsed.synthetic or parsed.kind is IdentityNumberKind.H_NUMBER:
+    parsed = read(nin)
+    if parsed is None:
         return None
     birth = parsed.birth_date
     if not BIRTH_FIRST <= birth <= BIRTH_LAST:
         return None
-    individual = int(parsed.value[6:9]) - (500 if birth.year >= 2000 else 0)
+    individual = parsed.individual - (500 if birth.year >= 2000 else 0)
     if not 0 <= individual < _INDIVIDUALS:
         return None
-    d_flag = 1 if parsed.kind is IdentityNumberKind.D_NUMBER else 0
+    d_flag = 1 if parsed.d_number else 0
     return (((birth - BIRTH_FIRST).days * _INDIVIDUALS) + individual) * 2 + d_flag

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from gateway.identity import parse
 from mocks.datatypes import Resource, identifier_reference, instant
+from mocks.identity_numbers import number
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ class RecordBuilder:
     def __init__(self, nin: str, patient_id: str, fixture_key: str | None = None) -> None:
         self.nin = nin
         self.patient_id = patient_id
-        self.system = parse(nin).fhir_system
+        self.system = number(nin).system
         self._record = PatientRecord(nin=nin, patient_id=patient_id, fixture_key=fixture_key)
         self._counters: dict[str, int] = {}
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from multidict import MultiDict, MultiMapping
 from yarl import URL
 
-from gateway.identity import InvalidIdentityNumber, parse
 from mocks.datatypes import OSLO, Resource
 from mocks.fhir import SearchPage
+from mocks.identity_numbers import number, read
 from mocks.modes import DIALECT, Mode, ServerMode
 from mocks.population import Population
 from mocks.record import PatientRecord
@@ -331,7 +331,7 @@ def _another_patient(
 def patient_by_id(record: PatientRecord, resource: Resource) -> Resource:
     """``resource`` as a plain R4 server holds it: every Reference to the patient written
     ``Patient/<id>``, without the identity number (the stored resource is not changed)."""
-    system = parse(record.nin).fhir_system
+    system = number(record.nin).system
 
     def rewrite(value: object) -> object:
         if isinstance(value, list):
@@ -386,13 +386,12 @@ def _record_by_token(token: str, population: Population) -> PatientRecord | None
     system, bar, value = token.rpartition("|")
     if not value:
         raise SearchError("the patient token needs a value: system|value")
-    try:
-        number = parse(value)
-    except InvalidIdentityNumber:
-        return None
-    if bar and system != number.fhir_system:
+    found = read(value)
+    if found is None:
+        return None  # not a number any mock patient has (the mocks make synthetic ones only)
+    if bar and system != found.system:
         return None  # "|value" (no system) or the wrong kind of number: no such identifier
-    return population.record(number.value)
+    return population.record(found.value)
 
 
 def _included(

@@ -19,6 +19,7 @@ live gauges go with it.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tempfile
@@ -31,10 +32,11 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from gateway.ops.masking import holds_identity_number
 from gateway.settings import GraphQLSettings
@@ -199,13 +201,28 @@ class _Operation:
         counter.inc()
 
 
+class WithoutCreated(Collector):
+    """``source``'s metrics without their ``_created`` series: they double the output and no
+    dashboard reads them. prometheus-client's own switch (``disable_created_metrics``) is
+    process-wide, so flipping it for one app would change every other registry in the process
+    (a test's, a library's); dropping the series at exposition keeps the choice to this app."""
+
+    def __init__(self, source: Collector) -> None:
+        self._source = source
+
+    def collect(self) -> Iterable[Metric]:
+        for metric in self._source.collect():
+            created = f"{metric.name}_created"
+            trimmed = copy.copy(metric)
+            trimmed.samples = [s for s in metric.samples if s.name != created]
+            yield trimmed
+
+
 class GatewayMetrics:
     """Every metric of one app. In one process each app has a registry of its own; with several
     workers the values live in the shared directory and ``/metrics`` reads them all."""
 
     def __init__(self, known_operations: Iterable[str] | None = None) -> None:
-        # The ``_created`` series double the output and no dashboard reads them.
-        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.multiprocess = multiprocess_dir() is not None
         self.registry = CollectorRegistry()
         reg = self.registry
@@ -335,8 +352,8 @@ class GatewayMetrics:
         if self.multiprocess:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return generate_latest(WithoutCreated(registry))
+        return generate_latest(WithoutCreated(self.registry))
 
     def worker_stopped(self) -> None:
         """A worker is going away: its live gauges must stop counting."""

@@ -16,7 +16,7 @@ from gateway.settings import AuditSettings
 from mocks.fixtures import BLOCKED_HPR_NUMBER, fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.audit_support import drop_schema, new_schema, require_postgres
 from tests.conftest import GatewayServer, serve, settings_for
 
@@ -120,7 +120,7 @@ async def _officer_log(gw: GatewayServer, nin: str, **variables: Any) -> list[di
 async def test_a_nurses_summary_read_is_in_the_patients_own_log_with_her_name_and_organisation(
     gw: GatewayServer,
 ) -> None:
-    body = await _as(gw, "home-care-nurse", SUMMARY_QUERY, {"nin": ELDERLY.nin})
+    body = await _as(gw, "home-care-nurse", summary_query(), {"nin": ELDERLY.nin})
     assert body.get("errors") is None
     log = await _as(gw, "patient", LOG_QUERY, {"nin": ELDERLY.nin})
     assert log.get("errors") is None, log.get("errors")
@@ -135,7 +135,7 @@ async def test_a_nurses_summary_read_is_in_the_patients_own_log_with_her_name_an
 
 
 async def test_every_section_read_is_logged_with_its_outcome(gw: GatewayServer) -> None:
-    await _as(gw, "home-care-gp", SUMMARY_QUERY, {"nin": ELDERLY.nin})
+    await _as(gw, "home-care-gp", summary_query(), {"nin": ELDERLY.nin})
     entry = (await _officer_log(gw, ELDERLY.nin, hpr="1282389"))[0]
     outcomes = {f["field"]: f["outcome"] for f in entry["fields"]}
     assert outcomes == {"patient": "GRANTED", **dict.fromkeys(SECTIONS, "GRANTED")}
@@ -154,7 +154,7 @@ async def test_reading_the_log_is_itself_logged(gw: GatewayServer) -> None:
 async def test_a_reserved_patient_has_no_record_and_nothing_is_fetched_but_the_privacy_check(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
-    body = await _as(gw, "home-care-gp", SUMMARY_QUERY, {"nin": RESERVED.nin})
+    body = await _as(gw, "home-care-gp", summary_query(), {"nin": RESERVED.nin})
     assert body["data"] == {"patient": None}
     assert _codes(body) == {("patient",): "RESERVED"}
     # The privacy check: the core record's Patient id for the number (unless still known from
@@ -174,12 +174,12 @@ async def test_a_block_holds_even_when_the_blocked_doctor_breaks_the_glass(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
     btg = {"X-Purpose-Of-Use": "BTG", "X-BTG-Reason": "unconscious on arrival"}
-    body = await _as(gw, "blocked-doctor", SUMMARY_QUERY, {"nin": BLOCKING.nin}, btg)
+    body = await _as(gw, "blocked-doctor", summary_query(), {"nin": BLOCKING.nin}, btg)
     assert body["data"] == {"patient": None}
     assert _codes(body) == {("patient",): "BLOCKED"}
     assert all(registries.stats(s).total == 0 for s in Source if s is not Source.CORE_RECORD)
     # A colleague is not blocked.
-    other = await _as(gw, "emergency-doctor", SUMMARY_QUERY, {"nin": BLOCKING.nin})
+    other = await _as(gw, "emergency-doctor", summary_query(), {"nin": BLOCKING.nin})
     assert other["data"]["patient"]["medications"]["status"] == "COMPLETE"
     status = await _as(gw, "blocked-doctor", STATUS, {"nin": BLOCKING.nin})
     assert status["data"]["patientStatus"]["blockedForMe"] is True
@@ -189,7 +189,7 @@ async def test_a_block_holds_even_when_the_blocked_doctor_breaks_the_glass(
 async def test_restricted_sections_are_withheld_without_consent_and_never_fetched(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
-    body = await _as(gw, "home-care-gp", SUMMARY_QUERY, {"nin": RESTRICTED.nin})
+    body = await _as(gw, "home-care-gp", summary_query(), {"nin": RESTRICTED.nin})
     patient = body["data"]["patient"]
     for name, data_field in (("documents", "documents"), ("labResults", "reports")):
         assert patient[name]["status"] == "RESTRICTED"
@@ -208,7 +208,7 @@ async def test_consent_opens_a_restricted_section_and_the_opening_is_flagged(
     gw: GatewayServer,
 ) -> None:
     consent = {"nhn-access-basis": "SAMTYKKE"}
-    body = await _as(gw, "home-care-gp", SUMMARY_QUERY, {"nin": RESTRICTED.nin}, consent)
+    body = await _as(gw, "home-care-gp", summary_query(), {"nin": RESTRICTED.nin}, consent)
     assert body["data"]["patient"]["documents"]["status"] == "COMPLETE"
     entry = (await _officer_log(gw, RESTRICTED.nin))[0]
     assert entry["restrictedOpened"] is True
@@ -221,7 +221,7 @@ async def test_consent_opens_a_restricted_section_and_the_opening_is_flagged(
 async def test_a_pharmacist_sees_medications_and_critical_information_only(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
-    body = await _as(gw, "pharmacist", SUMMARY_QUERY, {"nin": ELDERLY.nin})
+    body = await _as(gw, "pharmacist", summary_query(), {"nin": ELDERLY.nin})
     patient = body["data"]["patient"]
     for name in ("medications", "criticalInformation", "demographics", "generalPractitioner"):
         assert patient[name]["status"] == "COMPLETE", name
@@ -235,10 +235,10 @@ async def test_a_pharmacist_sees_medications_and_critical_information_only(
 async def test_a_patient_sees_their_own_summary_without_documents_and_nobody_elses(
     gw: GatewayServer,
 ) -> None:
-    own = await _as(gw, "patient", SUMMARY_QUERY, {"nin": ELDERLY.nin})
+    own = await _as(gw, "patient", summary_query(), {"nin": ELDERLY.nin})
     assert own["data"]["patient"]["medications"]["status"] == "COMPLETE"
     assert own["data"]["patient"]["documents"]["status"] == "FORBIDDEN"
-    other = await _as(gw, "patient", SUMMARY_QUERY, {"nin": RESTRICTED.nin})
+    other = await _as(gw, "patient", summary_query(), {"nin": RESTRICTED.nin})
     assert other["data"] == {"patient": None}
     assert _codes(other) == {("patient",): "FORBIDDEN"}
     theirs = await _as(gw, "patient", LOG_QUERY, {"nin": RESTRICTED.nin})
@@ -246,7 +246,7 @@ async def test_a_patient_sees_their_own_summary_without_documents_and_nobody_els
 
 
 async def test_a_privacy_officer_reads_logs_but_gets_no_summary(gw: GatewayServer) -> None:
-    body = await _as(gw, "privacy-officer", SUMMARY_QUERY, {"nin": ELDERLY.nin})
+    body = await _as(gw, "privacy-officer", summary_query(), {"nin": ELDERLY.nin})
     assert body["data"] == {"patient": None}
     assert _codes(body) == {("patient",): "FORBIDDEN"}
     clinician_log = await _as(gw, "home-care-gp", LOG_QUERY, {"nin": ELDERLY.nin})
@@ -257,7 +257,7 @@ async def test_break_the_glass_raises_an_alert_that_holds_no_patient_data(
     gw: GatewayServer,
 ) -> None:
     btg = {"X-Purpose-Of-Use": "BTG", "nhn-access-basis": "AKUTT", "X-BTG-Reason": "collapsed"}
-    body = await _as(gw, "pharmacist", SUMMARY_QUERY, {"nin": ELDERLY.nin}, btg)
+    body = await _as(gw, "pharmacist", summary_query(), {"nin": ELDERLY.nin}, btg)
     assert body["data"]["patient"]["documents"]["status"] == "COMPLETE", "BTG opens everything"
     alerts = await _as(gw, "privacy-officer", ALERTS, {})
     alert = alerts["data"]["privacyAlerts"]["alerts"][0]
@@ -275,7 +275,7 @@ async def test_break_the_glass_without_a_reason_is_refused_and_fetches_nothing(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
     btg = {"X-Purpose-Of-Use": "BTG", "nhn-access-basis": "AKUTT"}
-    body = await _as(gw, "emergency-doctor", SUMMARY_QUERY, {"nin": ELDERLY.nin}, btg)
+    body = await _as(gw, "emergency-doctor", summary_query(), {"nin": ELDERLY.nin}, btg)
     assert _codes(body) == {("patient",): "FORBIDDEN"}
     assert "reason" in body["errors"][0]["message"]
     assert all(registries.stats(s).total == 0 for s in Source)

@@ -11,7 +11,7 @@ import pytest
 from gateway.settings import AuditSettings
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.audit_support import (
     Backend,
     PostgresBackend,
@@ -35,7 +35,7 @@ def _assert_failed_closed(body: dict[str, object]) -> None:
 
 
 async def _summary(server: GatewayServer) -> dict[str, object]:
-    return await server.graphql(SUMMARY_QUERY, {"nin": PATIENT.nin})
+    return await server.graphql(summary_query(), {"nin": PATIENT.nin})
 
 
 async def test_a_locked_sqlite_log_fails_the_request_closed_and_the_gateway_recovers(

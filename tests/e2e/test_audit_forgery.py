@@ -13,7 +13,7 @@ from gateway.audit.events import GENESIS, StoredEvent, alert_hash, event_hash
 from gateway.settings import AuditSettings
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.audit_support import (
     INSERT_ROW,
     Backend,
@@ -83,7 +83,7 @@ async def test_a_row_forged_outside_the_chain_never_reaches_the_log_or_the_alert
     gateway_and_log: tuple[GatewayServer, Backend],
 ) -> None:
     server, backend = gateway_and_log
-    assert (await server.graphql(SUMMARY_QUERY, {"nin": PATIENT.nin})).get("errors") is None
+    assert (await server.graphql(summary_query(), {"nin": PATIENT.nin})).get("errors") is None
     forged = _invented_emergency_access()
     alert = dataclasses.replace(make_alert("Emergency access by Dr. Invented"), at=forged.event.at)
 

@@ -10,7 +10,7 @@ import pytest
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import RESILIENCE_ON, GatewayServer, serve, settings_for
 
 ELDERLY = fixture("home-care-elderly")
@@ -40,9 +40,9 @@ async def _last_access(gw: GatewayServer, nin: str) -> dict[str, Any]:
 async def test_a_cache_hit_is_logged_as_a_read_from_cache(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
-    await gw.graphql(SUMMARY_QUERY, {"nin": ELDERLY.nin})  # fills the cache
+    await gw.graphql(summary_query(), {"nin": ELDERLY.nin})  # fills the cache
     registries.reset_stats()
-    body = await gw.graphql(SUMMARY_QUERY, {"nin": ELDERLY.nin}, persona="nursing-home-doctor")
+    body = await gw.graphql(summary_query(), {"nin": ELDERLY.nin}, persona="nursing-home-doctor")
     assert body.get("errors") is None
     assert body["data"]["patient"]["medications"]["fromCache"] is True
     # Only the privacy settings went upstream: they are never cached.
@@ -58,8 +58,8 @@ async def test_a_cache_hit_is_logged_as_a_read_from_cache(
 async def test_a_cache_hit_is_still_denied_to_a_caller_without_access(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
-    await gw.graphql(SUMMARY_QUERY, {"nin": ELDERLY.nin})  # documents and labs now cached
-    body = await gw.graphql(SUMMARY_QUERY, {"nin": ELDERLY.nin}, persona="pharmacist")
+    await gw.graphql(summary_query(), {"nin": ELDERLY.nin})  # documents and labs now cached
+    body = await gw.graphql(summary_query(), {"nin": ELDERLY.nin}, persona="pharmacist")
     patient = body["data"]["patient"]
     assert patient["documents"]["status"] == "FORBIDDEN"
     assert patient["documents"]["documents"] is None
@@ -73,9 +73,9 @@ async def test_a_cache_hit_is_still_denied_to_a_caller_without_access(
 async def test_a_block_holds_against_a_warm_cache(
     gw: GatewayServer, registries: MockRegistries
 ) -> None:
-    first = await gw.graphql(SUMMARY_QUERY, {"nin": BLOCKING.nin}, persona="emergency-doctor")
+    first = await gw.graphql(summary_query(), {"nin": BLOCKING.nin}, persona="emergency-doctor")
     assert first["data"]["patient"]["medications"]["status"] == "COMPLETE"
-    body = await gw.graphql(SUMMARY_QUERY, {"nin": BLOCKING.nin}, persona="blocked-doctor")
+    body = await gw.graphql(summary_query(), {"nin": BLOCKING.nin}, persona="blocked-doctor")
     assert body["data"] == {"patient": None}
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BLOCKED"]
     fields = (await _last_access(gw, BLOCKING.nin))["fields"]

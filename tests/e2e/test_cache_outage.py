@@ -15,7 +15,7 @@ import pytest
 from gateway.settings import CacheSettings
 from mocks.population import Population
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.audit_support import TcpProxy
 from tests.conftest import RESILIENCE_ON, GatewayServer, serve, settings_for
 
@@ -26,7 +26,7 @@ async def _summaries(gateway: GatewayServer, nins: list[str]) -> float:
     """Ask each patient's summary in turn; the seconds they took together."""
     began = time.perf_counter()
     for nin in nins:
-        body = await gateway.graphql(SUMMARY_QUERY, {"nin": nin})
+        body = await gateway.graphql(summary_query(), {"nin": nin})
         assert body.get("data") is not None, body
     return time.perf_counter() - began
 
@@ -80,7 +80,7 @@ async def test_a_hung_redis_is_skipped_at_once_reported_once_and_used_again_when
                 status, ready = await _ready(gateway)
             recovered = ready.get("cache")
             await _summaries(gateway, nins[-2:-1])
-            again = await gateway.graphql(SUMMARY_QUERY, {"nin": nins[-2]})
+            again = await gateway.graphql(summary_query(), {"nin": nins[-2]})
     finally:
         await proxy.cut()
 

@@ -10,7 +10,7 @@ from mocks.faults import Fault
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer
 
 PATIENT = fixture("home-care-elderly").nin
@@ -23,10 +23,10 @@ async def test_summary_costs_the_privacy_check_plus_one_registry_delay_when_all_
     for source in Source:
         await registries.set_fault(source, Fault(latency_ms=DELAY_MS))
     # One page per search, so the delay is paid once per search, not once per page.
-    await gateway.graphql(SUMMARY_QUERY, {"nin": fixture("minimal").nin})  # warm connections
+    await gateway.graphql(summary_query(), {"nin": fixture("minimal").nin})  # warm connections
 
     started = time.perf_counter()
-    body = await gateway.graphql(SUMMARY_QUERY, {"nin": fixture("minimal").nin})
+    body = await gateway.graphql(summary_query(), {"nin": fixture("minimal").nin})
     elapsed_ms = (time.perf_counter() - started) * 1000
 
     assert body.get("errors") is None
@@ -44,7 +44,7 @@ async def test_summary_costs_the_privacy_check_plus_one_registry_delay_when_all_
 async def test_each_search_runs_once_per_request_even_when_two_sections_need_it(
     gateway: GatewayServer, registries: MockRegistries
 ) -> None:
-    body = await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+    body = await gateway.graphql(summary_query(), {"nin": PATIENT})
     assert body.get("errors") is None
     core = registries.stats(Source.CORE_RECORD).by_resource_type
     # Condition and Flag feed both criticalInformation and ownRegistrations; Patient feeds
@@ -83,7 +83,7 @@ async def test_only_the_registries_the_query_selects_are_asked(
 async def test_an_invalid_identity_number_is_refused_before_any_registry_is_asked(
     gateway: GatewayServer, registries: MockRegistries, bad: str
 ) -> None:
-    body = await gateway.graphql(SUMMARY_QUERY, {"nin": bad})
+    body = await gateway.graphql(summary_query(), {"nin": bad})
     assert "data" not in body or body["data"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
     if bad:
@@ -101,8 +101,8 @@ async def test_an_invalid_literal_identity_number_is_refused_too(
 
 
 async def test_the_gateway_keeps_serving_after_bad_input(gateway: GatewayServer) -> None:
-    await gateway.graphql(SUMMARY_QUERY, {"nin": "not a number"})
-    body = await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+    await gateway.graphql(summary_query(), {"nin": "not a number"})
+    body = await gateway.graphql(summary_query(), {"nin": PATIENT})
     assert body["data"]["patient"]["nin"] == PATIENT
 
 

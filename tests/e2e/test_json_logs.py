@@ -17,7 +17,7 @@ from mocks.fixtures import FIXTURES, fixture
 from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer
 
 
@@ -42,10 +42,10 @@ async def test_summaries_denials_and_faults_log_json_lines_without_patient_data(
     sent = 0
     for persona in ("home-care-gp", "pharmacist", "blocked-doctor", "patient"):
         for patient in FIXTURES:
-            await gateway.graphql(SUMMARY_QUERY, {"nin": patient.nin}, persona=persona)
+            await gateway.graphql(summary_query(), {"nin": patient.nin}, persona=persona)
             sent += 1
-    await gateway.graphql(SUMMARY_QUERY, {"nin": "12834122056"})  # bad check digit
-    await gateway.graphql(SUMMARY_QUERY, {"nin": FIXTURES[0].nin}, persona=None)  # no token
+    await gateway.graphql(summary_query(), {"nin": "12834122056"})  # bad check digit
+    await gateway.graphql(summary_query(), {"nin": FIXTURES[0].nin}, persona=None)  # no token
     sent += 2
     for source, kind in [
         (Source.PRESCRIPTIONS, FaultKind.HTTP_500),
@@ -55,7 +55,7 @@ async def test_summaries_denials_and_faults_log_json_lines_without_patient_data(
     ]:
         await registries.set_fault(source, Fault(kind))
     for key in ("home-care-elderly", "critical-allergies", "restricted-sections"):
-        await gateway.graphql(SUMMARY_QUERY, {"nin": fixture(key).nin})
+        await gateway.graphql(summary_query(), {"nin": fixture(key).nin})
         sent += 1
 
     lines = [orjson.loads(line) for line in json_log.getvalue().splitlines()]

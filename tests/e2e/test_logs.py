@@ -11,7 +11,7 @@ from mocks.fixtures import FIXTURES
 from mocks.population import Population
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer
 
 
@@ -23,8 +23,8 @@ async def test_summaries_denials_and_faults_leave_no_patient_data_in_the_logs(
 ) -> None:
     with caplog.at_level(logging.DEBUG):
         for fixture in FIXTURES:
-            await gateway.graphql(SUMMARY_QUERY, {"nin": fixture.nin})
-        await gateway.graphql(SUMMARY_QUERY, {"nin": "12834122056"})  # bad check digit
+            await gateway.graphql(summary_query(), {"nin": fixture.nin})
+        await gateway.graphql(summary_query(), {"nin": "12834122056"})  # bad check digit
         for source, kind, types in [
             (Source.PRESCRIPTIONS, FaultKind.HTTP_500, frozenset()),
             # Not the privacy settings: that would stop every summary before the other faults.
@@ -34,7 +34,7 @@ async def test_summaries_denials_and_faults_leave_no_patient_data_in_the_logs(
         ]:
             await registries.set_fault(source, Fault(kind, resource_types=types))
         for fixture in FIXTURES[:3]:
-            await gateway.graphql(SUMMARY_QUERY, {"nin": fixture.nin})
+            await gateway.graphql(summary_query(), {"nin": fixture.nin})
 
     logged = caplog.text
     assert "SOURCE_UNAVAILABLE" in logged, "the faults were logged, so the logs were captured"

@@ -12,7 +12,7 @@ from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.audit_support import TcpProxy, drop_schema, new_schema, require_postgres
 from tests.conftest import GatewayServer, serve, settings_for
 
@@ -42,15 +42,15 @@ async def test_metrics_count_requests_upstream_calls_denials_and_access_log_comm
     registries: MockRegistries,
 ) -> None:
     async with serve(settings_for(registries)) as server:
-        ok = await server.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+        ok = await server.graphql(summary_query(), {"nin": PATIENT})
         assert ok.get("errors") is None
         await registries.set_fault(Source.PRESCRIPTIONS, Fault(FaultKind.HTTP_500))
-        partial = await server.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+        partial = await server.graphql(summary_query(), {"nin": PATIENT})
         assert partial["data"]["patient"] is not None and partial["errors"]
         await registries.clear_fault()
         # A pharmacist is not shown the visit history: withheld, counted as FORBIDDEN.
-        await server.graphql(SUMMARY_QUERY, {"nin": PATIENT}, persona="pharmacist")
-        await server.graphql(SUMMARY_QUERY, {"nin": PATIENT}, persona=None)
+        await server.graphql(summary_query(), {"nin": PATIENT}, persona="pharmacist")
+        await server.graphql(summary_query(), {"nin": PATIENT}, persona=None)
         text = await _metrics(server)
 
     summary = "PatientSummary"
@@ -86,7 +86,7 @@ async def test_operation_names_that_could_hold_patient_data_are_counted_as_other
     for name in ("12834122055", "Astrid Haugen", "x" * 200):
         async with gateway.session.post(
             f"{gateway.url}/graphql",
-            json={"query": SUMMARY_QUERY, "variables": {"nin": PATIENT}, "operationName": name},
+            json={"query": summary_query(), "variables": {"nin": PATIENT}, "operationName": name},
         ) as response:
             assert response.status in (200, 400)
     text = await _metrics(gateway)

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.graphql.persisted import document_hash
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import REGISTER_TREATMENT, GatewayServer
 
 NIN = "12834122055"
@@ -30,7 +30,7 @@ def persisted(text: str) -> dict[str, Any]:
 
 async def test_a_registered_document_runs_by_its_hash(production: GatewayServer) -> None:
     status, body = await request(
-        production, {"extensions": persisted(SUMMARY_QUERY), "variables": {"nin": NIN}}
+        production, {"extensions": persisted(summary_query()), "variables": {"nin": NIN}}
     )
     assert status == 200
     assert "errors" not in body
@@ -40,7 +40,7 @@ async def test_a_registered_document_runs_by_its_hash(production: GatewayServer)
 async def test_a_registered_document_without_its_variables_is_bad_user_input(
     production: GatewayServer,
 ) -> None:
-    status, body = await request(production, {"extensions": persisted(SUMMARY_QUERY)})
+    status, body = await request(production, {"extensions": persisted(summary_query())})
     assert status == 400
     assert "data" not in body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
@@ -121,7 +121,7 @@ async def test_a_registered_hash_over_get_runs_even_when_any_type_is_accepted(
 ) -> None:
     async with production.session.get(
         f"{production.url}/graphql",
-        params=get_params(SUMMARY_QUERY, {"nin": NIN}),
+        params=get_params(summary_query(), {"nin": NIN}),
         headers=APOLLO_GET_HEADERS,
     ) as response:
         assert response.status == 200

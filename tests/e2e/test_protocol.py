@@ -17,7 +17,7 @@ from gateway.graphql.persisted import document_hash
 from gateway.settings import AuditSettings, GraphQLSettings, Settings
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer, serve, settings_for
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -89,8 +89,8 @@ async def test_a_missing_variable_is_a_400_request_error_not_an_internal_one(
     gateway: GatewayServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The summary by hash without its variables, as a client that forgot them sends it.
-    persisted = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(SUMMARY_QUERY)}}
-    known = {"query": SUMMARY_QUERY, "variables": {"nin": EXAMPLE_NIN}, "extensions": persisted}
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(summary_query())}}
+    known = {"query": summary_query(), "variables": {"nin": EXAMPLE_NIN}, "extensions": persisted}
     assert (await post(gateway, known))[0] == 200
     with caplog.at_level(logging.INFO):
         status, media_type, body = await post(
@@ -105,7 +105,7 @@ async def test_a_missing_variable_is_a_400_request_error_not_an_internal_one(
     )
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     status, _, body = await post(
-        gateway, {"query": SUMMARY_QUERY, "variables": {"nin": int(EXAMPLE_NIN)}}
+        gateway, {"query": summary_query(), "variables": {"nin": int(EXAMPLE_NIN)}}
     )
     assert status == 200, "application/json keeps 200"
     assert codes(body) == ["BAD_USER_INPUT"]

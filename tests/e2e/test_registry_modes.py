@@ -25,7 +25,7 @@ from mocks.record import owner_of
 from mocks.runner import MockRegistries
 from mocks.search import SearchSpec
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer, serve, settings_for, strip_timing
 from tests.mocks.fhir_client import entries, get_json, search_pages, token
 
@@ -63,7 +63,7 @@ async def modes(registries: MockRegistries) -> AsyncIterator[MockRegistries]:
 
 
 async def _summary(gateway: GatewayServer, nin: str) -> dict[str, Any]:
-    return await gateway.graphql(SUMMARY_QUERY, {"nin": nin}, headers=CONSENT)
+    return await gateway.graphql(summary_query(), {"nin": nin}, headers=CONSENT)
 
 
 def _codes(body: dict[str, Any]) -> dict[tuple[str | int, ...], str]:

@@ -12,7 +12,7 @@ from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import RESILIENCE_ON, GatewayServer, fresh_runner, serve, settings_for
 
 PATIENT = fixture("home-care-elderly").nin
@@ -52,7 +52,7 @@ async def test_fifty_concurrent_summaries_on_a_cold_cache_make_one_upstream_call
     settings = settings_for(registries, **RESILIENCE_ON, page_size=1000, timeout_s=5.0)
     # What one summary costs upstream (a search may span several pages).
     async with serve(settings) as gateway:
-        await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT})
+        await gateway.graphql(summary_query(), {"nin": PATIENT})
     one = {source: registries.stats(source).by_resource_type for source in registries.sources}
     assert all(one.values()), "every registry was asked"
     registries.reset_stats()
@@ -62,7 +62,7 @@ async def test_fifty_concurrent_summaries_on_a_cold_cache_make_one_upstream_call
         registries.set_latency(source, 1000)
     async with serve(settings) as gateway:
         bodies = await asyncio.gather(
-            *(gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT}) for _ in range(50))
+            *(gateway.graphql(summary_query(), {"nin": PATIENT}) for _ in range(50))
         )
     assert all(body.get("errors") in (None, []) for body in bodies)
     fifty = {source: registries.stats(source).by_resource_type for source in registries.sources}
@@ -179,10 +179,10 @@ async def test_invalidating_a_patient_makes_the_next_summary_ask_that_registry_a
     registries: MockRegistries,
 ) -> None:
     async with fresh_runner(settings_for(registries, **RESILIENCE_ON)) as runner:
-        await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        await runner.execute(summary_query(), {"nin": PATIENT})
         registries.reset_stats()
         await runner.clients.invalidate_patient("prescriptions", PATIENT)
-        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        body = await runner.execute(summary_query(), {"nin": PATIENT})
     assert registries.stats(Source.PRESCRIPTIONS).total > 0
     assert body["data"]["patient"]["medications"]["fromCache"] is False
     others = [s for s in registries.sources if s is not Source.PRESCRIPTIONS]
@@ -199,7 +199,7 @@ async def test_a_hanging_registry_is_given_up_at_the_request_deadline_not_its_ti
     await registries.set_fault(Source.LAB_RESULTS, Fault(FaultKind.HANG))
     async with serve(settings) as gateway:
         # Far less than the source's 30 s timeout: the deadline ended the wait.
-        body = await asyncio.wait_for(gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT}), 10)
+        body = await asyncio.wait_for(gateway.graphql(summary_query(), {"nin": PATIENT}), 10)
     patient = body["data"]["patient"]
     assert patient["labResults"]["status"] == "UNAVAILABLE"
     assert {e["extensions"]["code"] for e in body["errors"]} == {"SOURCE_TIMEOUT"}

@@ -9,7 +9,7 @@ from gateway.settings import CacheSettings
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import REDIS_URL, RESILIENCE_ON, serve, settings_for
 
 PATIENT = fixture("home-care-elderly")
@@ -20,10 +20,10 @@ async def test_a_summary_cached_by_one_gateway_is_a_hit_in_another(
 ) -> None:
     settings = settings_for(registries, cache=redis_cache, **RESILIENCE_ON)
     async with serve(settings) as first, serve(settings) as second:
-        filled = await first.graphql(SUMMARY_QUERY, {"nin": PATIENT.nin})
+        filled = await first.graphql(summary_query(), {"nin": PATIENT.nin})
         asked = {source: registries.stats(source).total for source in registries.sources}
         registries.reset_stats()
-        hit = await second.graphql(SUMMARY_QUERY, {"nin": PATIENT.nin})
+        hit = await second.graphql(summary_query(), {"nin": PATIENT.nin})
 
     assert filled.get("errors") in (None, []) and hit.get("errors") in (None, [])
     assert all(asked.values()), "the first gateway asked every registry"
@@ -43,7 +43,7 @@ async def test_redis_holds_no_patient_data_in_clear_after_a_summary(
 ) -> None:
     settings = settings_for(registries, cache=redis_cache, **RESILIENCE_ON)
     async with serve(settings) as gateway:
-        body = await gateway.graphql(SUMMARY_QUERY, {"nin": PATIENT.nin})
+        body = await gateway.graphql(summary_query(), {"nin": PATIENT.nin})
     patient = body["data"]["patient"]
     drugs = {p["medication"]["substance"] for p in patient["medications"]["prescriptions"]} | {
         p["medication"]["productName"] for p in patient["medications"]["prescriptions"]

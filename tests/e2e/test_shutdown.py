@@ -16,7 +16,7 @@ import pytest
 from gateway.audit.sqlite import SqliteAuditStore
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import bearer, settings_for
 from tests.process_support import gateway_env, gateway_process
 
@@ -40,7 +40,7 @@ async def _summary(
     try:
         async with session.post(
             f"{url}/graphql",
-            json={"query": SUMMARY_QUERY, "variables": {"nin": nin}},
+            json={"query": summary_query(), "variables": {"nin": nin}},
             headers={**bearer(), "X-Request-ID": request_id},
         ) as response:
             body = await response.json()
@@ -97,7 +97,7 @@ class _KeptAlive:
 
     async def summary(self, nin: str, request_id: str) -> tuple[int, dict[str, str], bool]:
         """(status, lower-cased headers, whether the answer held data)."""
-        body = orjson.dumps({"query": SUMMARY_QUERY, "variables": {"nin": nin}})
+        body = orjson.dumps({"query": summary_query(), "variables": {"nin": nin}})
         headers = {
             "Host": self.host,
             "Content-Type": "application/json",

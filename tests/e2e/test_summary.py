@@ -10,7 +10,7 @@ import pytest
 from mocks.fixtures import FIXTURES, fixture
 from mocks.population import Population
 from mocks.record import PatientRecord
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer
 
 HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
@@ -51,7 +51,7 @@ def _agent_name(allergy: dict[str, Any]) -> str:
 async def _summary(gateway: GatewayServer, nin: str) -> dict[str, Any]:
     # On the patient's consent, so restricted sections open and can be compared too.
     body = await gateway.graphql(
-        SUMMARY_QUERY, {"nin": nin}, headers={"nhn-access-basis": "SAMTYKKE"}
+        summary_query(), {"nin": nin}, headers={"nhn-access-basis": "SAMTYKKE"}
     )
     assert body.get("errors") is None, body.get("errors")
     patient: dict[str, Any] = body["data"]["patient"]
@@ -291,5 +291,5 @@ async def test_unknown_but_valid_number_gives_null_patient_without_errors(
         for nin in ("05818510014", "05818510286", "05818510367")
         if population.record(nin) is None
     )
-    body = await gateway.graphql(SUMMARY_QUERY, {"nin": unknown})
+    body = await gateway.graphql(summary_query(), {"nin": unknown})
     assert body == {"data": {"patient": None}}

@@ -10,7 +10,7 @@ import orjson
 
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import bearer, settings_for
 from tests.process_support import gateway_env, gateway_process
 
@@ -28,7 +28,7 @@ async def _requests(url: str, run: str) -> None:
         for request_id, headers in ((f"{run}-granted", bearer()), (f"{run}-anonymous", {})):
             async with session.post(
                 f"{url}/graphql",
-                json={"query": SUMMARY_QUERY, "variables": {"nin": FIXTURES[0].nin}},
+                json={"query": summary_query(), "variables": {"nin": FIXTURES[0].nin}},
                 headers={**headers, "X-Request-ID": request_id},
             ) as response:
                 await response.read()

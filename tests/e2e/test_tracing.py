@@ -12,7 +12,7 @@ from aiohttp import web
 from gateway.settings import OperationsSettings, Settings
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import serve, served, settings_for
 
 # W3C Trace Context: version, trace id, parent (span) id, flags (01 sampled; 02 is level 2's
@@ -59,7 +59,7 @@ async def test_no_traceparent_goes_upstream_when_tracing_is_off(
 ) -> None:
     seen, url = recorder
     async with serve(_settings(registries, url, None)) as server:
-        await server.graphql(SUMMARY_QUERY, {"nin": FIXTURES[0].nin})
+        await server.graphql(summary_query(), {"nin": FIXTURES[0].nin})
     assert seen.seen, "the source was asked"
     assert seen.seen == [None] * len(seen.seen)
 
@@ -73,11 +73,11 @@ async def test_every_upstream_request_carries_the_requests_trace_when_tracing_is
     nin = FIXTURES[0].nin
     async with serve(_settings(registries, url, "console")) as server:
         seen.seen.clear()  # (the CapabilityStatements read at start, each a trace of its own)
-        await server.graphql(SUMMARY_QUERY, {"nin": nin})
+        await server.graphql(summary_query(), {"nin": nin})
         own = list(seen.seen)
         seen.seen.clear()
         caller = {"traceparent": f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"}
-        await server.graphql(SUMMARY_QUERY, {"nin": nin}, headers=caller)
+        await server.graphql(summary_query(), {"nin": nin}, headers=caller)
         continued = list(seen.seen)
 
     assert own and continued

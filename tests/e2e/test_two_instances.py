@@ -16,7 +16,7 @@ from gateway.settings import CacheSettings
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
 from mocks.sources import Source
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.audit_support import drop_schema, new_schema, require_postgres
 from tests.conftest import bearer, settings_for
 from tests.process_support import GatewayProcess, gateway_env, gateway_process
@@ -27,7 +27,7 @@ async def _summary(
 ) -> bool:
     async with session.post(
         f"{gateway.url}/graphql",
-        json={"query": SUMMARY_QUERY, "variables": {"nin": nin}},
+        json={"query": summary_query(), "variables": {"nin": nin}},
         headers={**bearer(), "X-Request-ID": request_id},
     ) as response:
         body = await response.json()

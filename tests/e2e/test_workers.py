@@ -12,7 +12,7 @@ import orjson
 
 from mocks.fixtures import FIXTURES
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import bearer, settings_for
 from tests.process_support import gateway_env, gateway_process
 
@@ -50,7 +50,7 @@ async def test_two_workers_serve_one_port_and_report_metrics_together(
             nin = FIXTURES[i % len(FIXTURES)].nin
             async with session.post(
                 f"{gateway.url}/graphql",
-                json={"query": SUMMARY_QUERY, "variables": {"nin": nin}},
+                json={"query": summary_query(), "variables": {"nin": nin}},
             ) as response:
                 await response.read()
                 return response.status

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import GatewayServer
 from tests.fhir_server_support import EDGE_A, EDGE_B, EDGE_C
 
@@ -32,7 +32,7 @@ async def test_each_summary_holds_its_own_patients_data_and_no_one_elses(
     independent_gateway: GatewayServer,
 ) -> None:
     for patient, own, other in ((EDGE_A, "a-", "c-"), (EDGE_C, "c-", "a-")):
-        body = await independent_gateway.graphql(SUMMARY_QUERY, {"nin": patient.nin})
+        body = await independent_gateway.graphql(summary_query(), {"nin": patient.nin})
         summary = body["data"]["patient"]
         assert summary["nin"] == patient.nin
         ids = _ids(summary)
@@ -47,7 +47,7 @@ async def test_each_summary_holds_its_own_patients_data_and_no_one_elses(
 async def test_every_source_binds_by_reference_and_says_so(
     independent_gateway: GatewayServer,
 ) -> None:
-    await independent_gateway.graphql(SUMMARY_QUERY, {"nin": EDGE_A.nin})
+    await independent_gateway.graphql(summary_query(), {"nin": EDGE_A.nin})
     body = await independent_gateway.graphql(SOURCES)
     health = {s["source"]: s for s in body["data"]["sourceHealth"]}
     assert {s["patientBinding"] for s in health.values()} == {"reference"}, health
@@ -60,7 +60,7 @@ async def test_a_number_the_server_does_not_know_is_no_patient(
 ) -> None:
     from mocks.fixtures import fixture
 
-    body = await independent_gateway.graphql(SUMMARY_QUERY, {"nin": fixture("minimal").nin})
+    body = await independent_gateway.graphql(summary_query(), {"nin": fixture("minimal").nin})
     assert body.get("errors") is None, body
     assert body["data"]["patient"] is None
 
@@ -71,6 +71,6 @@ async def test_an_active_privacy_consent_the_gateway_does_not_understand_withhol
     # EDGE_B's record holds an active patient-privacy Consent with a policy of its own and a LOINC
     # category (59284-0): not a reservation, restriction or block the gateway knows. Read as no
     # restriction it would be a fail-open; it must withhold the patient instead.
-    body = await independent_gateway.graphql(SUMMARY_QUERY, {"nin": EDGE_B.nin})
+    body = await independent_gateway.graphql(summary_query(), {"nin": EDGE_B.nin})
     assert body["data"] == {"patient": None}
     assert [e["extensions"]["code"] for e in body["errors"]] == ["PRIVACY_SETTINGS_UNKNOWN"]

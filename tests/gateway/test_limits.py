@@ -123,11 +123,11 @@ async def test_nested_lists_multiply(runner: SchemaRunner) -> None:
 
 
 async def test_the_default_limits_admit_the_example_summary(runner: SchemaRunner) -> None:
-    from resolvers.examples import SUMMARY_QUERY
+    from resolvers.examples import summary_query
 
     context = runner.context()
     result = await build_schema().execute(
-        SUMMARY_QUERY, variable_values={"nin": NIN}, context_value=context
+        summary_query(), variable_values={"nin": NIN}, context_value=context
     )
     assert result.errors is None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
 from gateway.ops.metrics import MAX_OPERATIONS, GatewayMetrics, operation_label
 from gateway.upstream.breaker import CircuitState
 
@@ -54,3 +56,18 @@ def test_source_and_audit_metrics_are_counted_with_bound_children() -> None:
     assert "gateway_audit_batch_events_sum 12.0" in text
     assert 'gateway_denied_total{code="FORBIDDEN"} 1.0' in text
     assert 'code="SOURCE_TIMEOUT"' not in text
+
+
+def test_created_series_are_left_out_of_this_app_only() -> None:
+    metrics = GatewayMetrics()
+    metrics.request("PatientSummary", "ok", 0.01)
+    metrics.audit.committed(3, 0.002, ok=True)
+    text = metrics.exposition().decode()
+    assert 'gateway_requests_total{operation="PatientSummary",outcome="ok"} 1.0' in text
+    assert "gateway_audit_write_duration_seconds_count 1.0" in text
+    assert "_created" not in text
+    # Another registry in the same process still has its ``_created`` series: making the
+    # gateway's metrics flipped no prometheus-client global.
+    other = CollectorRegistry()
+    Counter("other_events", "Events of another part of the process.", registry=other).inc()
+    assert "other_events_created" in generate_latest(other).decode()

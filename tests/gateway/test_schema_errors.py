@@ -13,7 +13,7 @@ from gateway.errors import SourceTimeout
 from gateway.graphql.context import Context
 from gateway.graphql.schema import GatewaySchema
 from gateway.settings import Settings
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import SchemaRunner
 
 NIN = "".join(["128341", "22055"])
@@ -83,13 +83,13 @@ TREATMENT = {"treatment": "DIALYSIS", "note": "Dialyse", "startedOn": "2026-10-0
     ("query", "variables", "message"),
     [
         (
-            SUMMARY_QUERY,
+            summary_query(),
             None,
             "Variable '$nin' has invalid value: Expected a value of non-null type "
             "'NationalIdentityNumber!' to be provided.",
         ),
         (
-            SUMMARY_QUERY,
+            summary_query(),
             {"nin": None},
             "Variable '$nin' has invalid value: Expected value of non-null type "
             "'NationalIdentityNumber!' not to be None.",

@@ -15,7 +15,7 @@ from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
 from mocks.sources import Source
 from resolvers.clients import SourceClients
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import (
     RESILIENCE_ON,
     SchemaRunner,
@@ -105,11 +105,11 @@ def _error_paths(body: dict[str, Any]) -> dict[tuple[str, ...], str]:
 async def test_a_failing_registry_marks_only_its_own_sections_unavailable(
     runner: SchemaRunner, registries: MockRegistries, source: Source, kind: FaultKind
 ) -> None:
-    baseline = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    baseline = await runner.execute(summary_query(), {"nin": PATIENT})
     assert baseline["errors"] == []
 
     await registries.set_fault(source, _fault(source, kind))
-    body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    body = await runner.execute(summary_query(), {"nin": PATIENT})
     if _fails_closed(source, kind, body):
         return
     patient = body["data"]["patient"]
@@ -148,7 +148,7 @@ async def test_unreadable_privacy_settings_fail_the_whole_summary_closed(
     await registries.set_fault(Source.CORE_RECORD, Fault(kind, resource_types=frozenset({failing})))
     # A fresh gateway: one that found the Patient id before would still know it.
     async with fresh_runner(settings_for(registries)) as runner:
-        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        body = await runner.execute(summary_query(), {"nin": PATIENT})
     # Without the patient's restrictions and blocks nothing may be shown: not even the
     # registries that answered, because a block would have hidden them too.
     assert body["data"] == {"patient": None}
@@ -181,9 +181,9 @@ async def test_with_caching_on_a_failing_registry_on_a_cold_cache_still_marks_on
     settings = settings_for(registries, **{**RESILIENCE_ON, "breaker_failure_threshold": 100})
     async with fresh_runner(settings) as runner:
         await registries.set_fault(source, _fault(source, kind))
-        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        body = await runner.execute(summary_query(), {"nin": PATIENT})
         await registries.clear_fault(source)
-        after = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        after = await runner.execute(summary_query(), {"nin": PATIENT})
 
     assert after["errors"] == []
     if _fails_closed(source, kind, body):
@@ -220,9 +220,9 @@ async def test_a_failing_registry_with_a_cached_answer_is_served_stale_with_its_
     # Nothing is fresh (TTL 0): every summary asks the registries, and keeps their answers.
     settings = settings_for(registries, **{**RESILIENCE_ON, "cache_ttl_s": 0})
     async with fresh_runner(settings) as runner:
-        baseline = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        baseline = await runner.execute(summary_query(), {"nin": PATIENT})
         await registries.set_fault(source, _fault(source, kind))
-        body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        body = await runner.execute(summary_query(), {"nin": PATIENT})
 
     assert baseline["errors"] == []
     # The privacy settings are never cached, so nothing stale stands in for them.
@@ -260,9 +260,9 @@ async def test_a_broken_next_link_fails_exactly_the_searches_that_have_a_second_
     settings = settings_for(registries, page_size=1)
     async with aiohttp.ClientSession() as session:
         paged = SchemaRunner(settings, SourceClients.build(settings, session), runner.audit_writer)
-        baseline = await paged.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        baseline = await paged.execute(summary_query(), {"nin": PATIENT})
         await registries.set_fault(source, _fault(source, FaultKind.BROKEN_NEXT_LINK))
-        body = await paged.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        body = await paged.execute(summary_query(), {"nin": PATIENT})
 
     before = {s["resourceType"]: s for s in baseline["data"]["patient"]["sources"]}
     outcomes = {
@@ -291,7 +291,7 @@ async def test_a_failure_on_a_later_page_fails_the_search_instead_of_showing_hal
     await registries.set_fault(
         Source.PRESCRIPTIONS, Fault(FaultKind.HTTP_500, later_pages_only=True)
     )
-    body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    body = await runner.execute(summary_query(), {"nin": PATIENT})
     medications = body["data"]["patient"]["medications"]
     assert medications["status"] == "UNAVAILABLE"
     assert medications["prescriptions"] is None
@@ -305,7 +305,7 @@ async def test_one_failing_search_of_a_source_makes_its_section_partial(
         Source.PRESCRIPTIONS,
         Fault(FaultKind.HTTP_503, resource_types=frozenset({"MedicationDispense"})),
     )
-    body = await runner.execute(SUMMARY_QUERY, {"nin": PATIENT})
+    body = await runner.execute(summary_query(), {"nin": PATIENT})
     medications = body["data"]["patient"]["medications"]
     assert medications["status"] == "PARTIAL"
     assert medications["emptyReason"] is None
@@ -320,7 +320,7 @@ async def test_a_search_cut_at_the_page_cap_is_partial_and_says_truncated(
     settings = settings_for(registries, max_pages=2)
     async with aiohttp.ClientSession() as session:
         capped = SchemaRunner(settings, SourceClients.build(settings, session), runner.audit_writer)
-        body = await capped.execute(SUMMARY_QUERY, {"nin": PATIENT})
+        body = await capped.execute(summary_query(), {"nin": PATIENT})
     medications = body["data"]["patient"]["medications"]
     assert body["errors"] == []
     assert medications["status"] == "PARTIAL"
