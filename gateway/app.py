@@ -64,9 +64,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Fail at start, not on the first request, when a source has nowhere to go.
     settings.require_source_urls()
     settings.require_auth()
-    schema = build_schema(settings.operation_cache_size, settings.graphql)
-    check_trusted_documents(settings.graphql.trusted_documents_dir, schema.request_errors)
     metrics = GatewayMetrics(known_operation_names(settings.graphql))
+    schema = build_schema(
+        settings.operation_cache_size, settings.graphql, fallbacks=metrics.execution_fallbacks
+    )
+    check_trusted_documents(settings.graphql.trusted_documents_dir, schema.request_errors)
     tracing = Tracing(settings) if settings.ops.tracing != "off" else None
 
     @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ import gc
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from gateway.app import create_app
 from gateway.audit import build_store
 from gateway.audit.writer import AuditWriter
 from gateway.graphql.context import Context
-from gateway.graphql.schema import schema
+from gateway.graphql.schema import GatewaySchema, build_schema
 from gateway.settings import (
     AuthSettings,
     CacheSettings,
@@ -215,6 +215,7 @@ class SchemaRunner:
     settings: Settings
     clients: SourceClients
     audit_writer: AuditWriter
+    schema: GatewaySchema = field(default_factory=build_schema)
 
     def context(
         self, persona: str = DEFAULT_PERSONA, headers: dict[str, str] | None = None, **claims: Any
@@ -241,7 +242,7 @@ class SchemaRunner:
     ) -> dict[str, Any]:
         """``{"data": ..., "errors": [...formatted]}``, as the HTTP layer would return it."""
         context = self.context(persona, headers, **claims)
-        result = await schema.execute(query, variable_values=variables, context_value=context)
+        result = await self.schema.execute(query, variable_values=variables, context_value=context)
         return {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from strawberry.printer import print_schema
 
-from gateway.graphql.schema import schema
+from gateway.graphql.schema import build_schema
+
+schema = build_schema()
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 

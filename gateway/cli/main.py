@@ -164,9 +164,9 @@ def _fixtures() -> int:
 def _export_schema(path: str) -> int:
     from strawberry.printer import print_schema
 
-    from gateway.graphql.schema import schema
+    from gateway.graphql.schema import build_schema
 
-    sdl = print_schema(schema) + "\n"
+    sdl = print_schema(build_schema()) + "\n"
     if path == "-":
         sys.stdout.write(sdl)
     else:

@@ -12,6 +12,9 @@ strawberry's default resolver and no arguments, no directives, no fragments, no 
 no field selected twice. A plan that meets anything unexpected (a null where the schema says
 non-null, a value its type cannot coerce, a missing attribute) raises, and the executor
 completes the value again the general way, which reports the error where graphql-core would.
+
+Plans are kept per schema (``Plans``, owned by the schema's execution context class): they hold
+the schema's own types and a document's nodes, compared by identity.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from graphql import (
     is_object_type,
 )
 from graphql.pyutils import Undefined
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -41,36 +45,50 @@ from gateway.execution.shared_list import SharedList
 
 Complete = Callable[[Any], Any]
 
-_PLANS: ByIdentity[Complete | None] = ByIdentity(4096)
-"""Plans by their type and nodes. ``None``: that selection has no plan."""
+MAX_PLANS = 4096
+"""Selections whose plan (or lack of one) a schema remembers; the oldest are forgotten first."""
 
 
 class NotPlain(Exception):
     """The value does not fit the plan; complete it the general way."""
 
 
-def object_plan(object_type: GraphQLObjectType, nodes: tuple[FieldNode, ...]) -> Complete | None:
-    """The plan completing ``object_type`` for the selection of ``nodes``, if it has one."""
-    return _planned(object_type, nodes, _object)
+class Plans:
+    """The plans of one schema, by their type and nodes (``None``: that selection has none)."""
 
+    __slots__ = ("_kept",)
 
-def list_plan(list_type: GraphQLList[Any], nodes: tuple[FieldNode, ...]) -> Complete | None:
-    """The plan completing a list of ``list_type`` for the selection of ``nodes``, if any."""
-    return _planned(list_type, nodes, _value)
+    def __init__(self, max_entries: int = MAX_PLANS) -> None:
+        self._kept: ByIdentity[Complete | None] = ByIdentity(max_entries)
 
+    def object_plan(
+        self, object_type: GraphQLObjectType, nodes: tuple[FieldNode, ...]
+    ) -> Complete | None:
+        """The plan completing ``object_type`` for the selection of ``nodes``, if it has one."""
+        return self._planned(object_type, nodes, _object)
 
-def _planned(
-    output_type: Any,
-    nodes: tuple[FieldNode, ...],
-    make: Callable[[Any, tuple[FieldNode, ...]], Complete | None],
-) -> Complete | None:
-    owners: tuple[object, ...] = (output_type, *nodes)
-    kept = _PLANS.get(owners)
-    if kept is not MISSING:
-        return kept
-    plan = make(output_type, nodes)
-    _PLANS.put(owners, plan)
-    return plan
+    def list_plan(
+        self, list_type: GraphQLList[Any], nodes: tuple[FieldNode, ...]
+    ) -> Complete | None:
+        """The plan completing a list of ``list_type`` for the selection of ``nodes``, if any."""
+        return self._planned(list_type, nodes, _value)
+
+    def _planned(
+        self,
+        output_type: Any,
+        nodes: tuple[FieldNode, ...],
+        make: Callable[[Any, tuple[FieldNode, ...]], Complete | None],
+    ) -> Complete | None:
+        owners: tuple[object, ...] = (output_type, *nodes)
+        kept = self._kept.get(owners)
+        if kept is not MISSING:
+            return kept
+        plan = make(output_type, nodes)
+        self._kept.put(owners, plan)
+        return plan
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 def _object(object_type: GraphQLObjectType, nodes: tuple[FieldNode, ...]) -> Complete | None:
@@ -93,13 +111,13 @@ def _object(object_type: GraphQLObjectType, nodes: tuple[FieldNode, ...]) -> Com
                 fields.append((key, None, _constant(object_type.name)))
                 continue
             field_def = object_type.fields.get(name)
-            getter = _getter(field_def) if field_def is not None else None
-            if field_def is None or getter is None:
+            get = getter(field_def) if field_def is not None else None
+            if field_def is None or get is None:
                 return None
             complete = _value(field_def.type, (selection,))
             if complete is None:
                 return None
-            fields.append((key, getter, complete))
+            fields.append((key, get, complete))
     is_type_of = object_type.is_type_of
     frozen = tuple(fields)
 
@@ -114,14 +132,14 @@ def _object(object_type: GraphQLObjectType, nodes: tuple[FieldNode, ...]) -> Com
     return complete_object
 
 
-def _getter(field_def: GraphQLField) -> Complete | None:
+def getter(field_def: GraphQLField) -> Complete | None:
     """How the field reads its value from the object, when that is all it does: strawberry's
     default resolver (the attribute), or a resolver method of no arguments that is synchronous
     and takes neither info nor root (it reads the object and nothing else)."""
     definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField):
         return None
-    if getattr(field_def.resolve, "_is_default", False):
+    if field_def.resolve is not None and is_default_resolver(field_def.resolve):
         return operator.attrgetter(definition.python_name)
     resolver = definition.base_resolver
     if (
@@ -199,7 +217,11 @@ def _leaf(coerce: Callable[[Any], Any]) -> Complete:
     def complete_leaf(value: Any) -> Any:
         if value is None:
             return None
-        coerced = coerce(value)
+        try:
+            coerced = coerce(value)
+        except Exception as exc:
+            # graphql-core's coercion error names the value: the general path reports it.
+            raise NotPlain from exc
         if coerced is None or coerced is Undefined:
             raise NotPlain
         return coerced

@@ -1,4 +1,8 @@
-"""The GraphQL schema, assembled from ``resolvers/``, with the extensions every request runs."""
+"""The GraphQL schema, assembled from ``resolvers/``, with the extensions every request runs.
+
+Nothing is built at import: ``build_schema`` makes a schema (with its own execution shortcuts,
+``gateway/execution/``) for whoever needs one, the app or ``summary-gateway export-schema``.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,12 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
-from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
 from gateway.audit.store import AuditUnavailable
 from gateway.errors import AccessLogUnavailable, BadUserInput, GatewayError
-from gateway.execution.shared_results import SharingExecutionContext
-from gateway.execution.validation_cache import CachedValidation, ValidationResults
+from gateway.execution.shared_results import LabelledCounter, Shortcuts
+from gateway.execution.validation_cache import CachedValidation, ValidationResults, validate
 from gateway.graphql.context import Context
 from gateway.graphql.introspection import NoIntrospection, without_suggestions
 from gateway.graphql.limits import TokenLimit, limit_rules, token_limit_error
@@ -107,8 +110,13 @@ class GatewaySchema(strawberry.Schema):
         field_suggestions: bool = True,
         validation_rules: Sequence[type[ASTValidationRule]] = (),
         max_tokens: int | None = None,
+        shortcuts: Shortcuts | None = None,
         **kwargs: Any,
     ) -> None:
+        # The execution shortcuts, when on, are this schema's own (``gateway/execution/``).
+        self.shortcuts = shortcuts
+        if shortcuts is not None:
+            kwargs["execution_context_class"] = shortcuts.context_class
         super().__init__(*args, **kwargs)
         self.field_suggestions = field_suggestions
         # What the extensions (TokenLimit, AddValidationRules) apply, for ``request_errors``.
@@ -124,7 +132,7 @@ class GatewaySchema(strawberry.Schema):
         except GraphQLSyntaxError as error:
             token_limit_error(error)
             return [error]
-        return validate_document(self._schema, document, self._validation_rules)
+        return validate(self._schema, document, self._validation_rules)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -176,11 +184,17 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    operation_cache_size: int = 1000, graphql: GraphQLSettings | None = None
+    operation_cache_size: int = 1000,
+    graphql: GraphQLSettings | None = None,
+    *,
+    shortcuts: bool = True,
+    fallbacks: LabelledCounter | None = None,
 ) -> GatewaySchema:
     """The schema; the parser and validation caches make repeated documents cheap (validation
     is the largest single cost of an uncached summary query). ``graphql`` sets the limits
-    (``gateway/graphql/limits.py``), introspection and suggestions."""
+    (``gateway/graphql/limits.py``), introspection and suggestions. ``shortcuts=False`` runs
+    strawberry's own executor, without plans or shared completions: what the shortcuts are
+    compared with in tests. ``fallbacks`` counts the shortcuts' fallbacks (the app's metric)."""
     graphql = graphql if graphql is not None else GraphQLSettings()
     rules = limit_rules(graphql)
     if not graphql.introspection:
@@ -192,8 +206,7 @@ def build_schema(
         mutation=Mutation,
         scalar_overrides=SCALAR_OVERRIDES,
         field_suggestions=graphql.field_suggestions,
-        # Completes a list from the cache once per query (gateway/execution/shared_results.py).
-        execution_context_class=SharingExecutionContext,
+        shortcuts=Shortcuts(fallbacks) if shortcuts else None,
         extensions=[
             functools.partial(TokenLimit, graphql.max_tokens),
             functools.partial(AddValidationRules, rules),
@@ -204,7 +217,3 @@ def build_schema(
             CloseFetches,
         ],
     )
-
-
-schema = build_schema()
-"""The schema with default settings: what ``schema.graphql`` is exported from."""

@@ -307,6 +307,13 @@ class GatewayMetrics:
             ["code"],
             registry=reg,
         )
+        self.execution_fallbacks = Counter(
+            "gateway_execution_fallbacks",
+            "Completion plans that gave way to graphql-core's general path, by reason: "
+            "value_not_plain (the data) or plan_raised (a broken plan: a bug).",
+            ["reason"],
+            registry=reg,
+        )
         self.audit = AuditMetrics(self)
         self._denied = {code: self.denied.labels(code) for code in DENIAL_CODES}
         self._known = frozenset(known_operations) if known_operations is not None else None

@@ -39,11 +39,13 @@ from graphql import (
     get_named_type,
 )
 
-from gateway.graphql.schema import schema
+from gateway.graphql.schema import build_schema
 from mocks.fixtures import fixture
 from mocks.personas import PID
 from mocks.runner import MockRegistries
 from tests.conftest import GatewayServer, bearer
+
+schema = build_schema()
 
 OWN = fixture("home-care-elderly").nin  # the patient persona's own record
 CRITICAL = fixture("critical-allergies").nin

@@ -20,7 +20,6 @@ from graphql.language.lexer import Lexer
 
 from gateway.graphql.limits import LimitExceeded, Measure, OperationMeasurer
 from gateway.graphql.schema import build_schema
-from gateway.graphql.schema import schema as gateway_schema
 from gateway.settings import GraphQLSettings
 from tests.conftest import SchemaRunner
 
@@ -156,7 +155,8 @@ def test_a_paged_list_counts_at_its_default_page_size() -> None:
     from graphql import parse
 
     from gateway.graphql.limits import measure_operation
-    from gateway.graphql.schema import schema as gateway_schema
+
+    gateway_schema = build_schema()
     from gateway.settings import GraphQLSettings
 
     document = parse(
@@ -202,7 +202,7 @@ class CountingMeasurer(OperationMeasurer):
 
 def measurer_for(document: DocumentNode, *, limits: bool, **settings: Any) -> CountingMeasurer:
     return CountingMeasurer(
-        gateway_schema._schema, document, GraphQLSettings(**settings), limits=limits
+        build_schema()._schema, document, GraphQLSettings(**settings), limits=limits
     )
 
 

@@ -2,7 +2,9 @@
 
 Each query runs on two schemas built from the same types: strawberry's own executor, and the
 gateway's ``SharingExecutionContext``, three times in a row so that kept completions are used.
-Data and errors (message and path) must be equal every time.
+Data and errors (message and path) must be equal every time. (The real schema is walked in
+``tests/gateway/execution/test_reach.py``, and compared on generated queries in
+``tests/gateway/execution/test_differential.py``.)
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
 from strawberry.extensions import ParserCache
 from strawberry.types import Info
 
-from gateway.execution import plans
 from gateway.execution.shared_list import SharedList, shared
-from gateway.execution.shared_results import SharingExecutionContext
-from gateway.graphql.schema import schema as gateway_schema
+from gateway.execution.shared_results import Shortcuts
 
 
 @strawberry.enum
@@ -101,8 +100,9 @@ class Query:
 
 # As in the gateway, the parser cache gives the same document (and nodes) for the same text.
 PLAIN = strawberry.Schema(query=Query, extensions=[ParserCache])
+SHORTCUTS = Shortcuts()
 SHARING = strawberry.Schema(
-    query=Query, extensions=[ParserCache], execution_context_class=SharingExecutionContext
+    query=Query, extensions=[ParserCache], execution_context_class=SHORTCUTS.context_class
 )
 
 QUERIES = {
@@ -167,39 +167,27 @@ def test_a_list_that_completed_with_errors_is_not_kept() -> None:
         assert result.data["sharedItems"][1] == {"id": "1", "risky": None}
 
 
-def _list_item_types(object_type: GraphQLObjectType, seen: set[str]) -> None:
-    """Every object type reachable from ``object_type``, by name, into ``seen``."""
-    if object_type.name in seen:
-        return
-    seen.add(object_type.name)
-    for field in object_type.fields.values():
-        named = get_named_type(field.type)
-        if isinstance(named, GraphQLObjectType):
-            _list_item_types(named, seen)
+def test_a_completion_is_kept_only_when_a_plan_made_it() -> None:
+    """A selection with a fragment has no plan: its completion is made afresh every time, even
+    of a shared list, while a plain selection of the same list is kept."""
+    with_fragment = "{ sharedItems { ...F } } fragment F on Item { id label }"
+    first = SHARING.execute_sync(with_fragment).data
+    second = SHARING.execute_sync(with_fragment).data
+    assert first is not None and second is not None
+    assert second == first
+    assert second["sharedItems"] is not first["sharedItems"]
+    plain = "{ sharedItems { id label } }"
+    kept = SHARING.execute_sync(plain).data
+    again = SHARING.execute_sync(plain).data
+    assert kept is not None and again is not None
+    assert again["sharedItems"] is kept["sharedItems"]
+    assert kept["sharedItems"] == first["sharedItems"]
 
 
-def test_whatever_a_shared_list_can_hold_reads_only_its_object() -> None:
-    """A kept completion is reused for another request: so every field of every type that can sit
-    in a list mapped from the cache must depend on the object alone (no info, no context, no
-    arguments, nothing awaited). ``plans`` says which fields qualify."""
-    graphql_schema = gateway_schema._schema
-    patient = graphql_schema.type_map["Patient"]
-    assert isinstance(patient, GraphQLObjectType)
-    in_lists: set[str] = set()
-    for section_field in patient.fields.values():
-        section = get_named_type(section_field.type)
-        if not isinstance(section, GraphQLObjectType):
-            continue
-        for field in section.fields.values():
-            unwrapped = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            item = get_named_type(field.type)
-            if isinstance(unwrapped, GraphQLList) and isinstance(item, GraphQLObjectType):
-                _list_item_types(item, in_lists)
-    assert {"Prescription", "Dispensing", "Visit", "LabReport"} <= in_lists
-    impure = [
-        f"{name}.{field_name}"
-        for name in sorted(in_lists)
-        for field_name, field in graphql_schema.type_map[name].fields.items()  # type: ignore[attr-defined]
-        if plans._getter(field) is None
-    ]
-    assert impure == []
+def test_each_schema_has_plans_of_its_own() -> None:
+    other = Shortcuts()
+    schema = strawberry.Schema(query=Query, execution_context_class=other.context_class)
+    before = len(SHORTCUTS.plans)
+    assert schema.execute_sync("{ one { id label } }").errors is None
+    assert len(other.plans) > 0
+    assert len(SHORTCUTS.plans) == before

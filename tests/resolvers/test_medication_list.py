@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from gateway.fhir_date import FhirDateTime
-from gateway.graphql.schema import schema
+from gateway.graphql.schema import build_schema
 from mocks.faults import Fault, FaultKind
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
@@ -17,6 +17,8 @@ from mocks.sources import Source
 from resolvers.medication_list import MedicationFlag, build_rows
 from resolvers.prescriptions import Medication, Prescription, PrescriptionStatus
 from tests.conftest import SchemaRunner
+
+schema = build_schema()
 
 PATIENT = fixture("many-medicines")
 LIST = """

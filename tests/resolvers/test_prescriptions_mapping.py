@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gateway.graphql.schema import schema
+from gateway.graphql.schema import build_schema
 from gateway.upstream.fhir import SearchResult
 from resolvers.common import ATC_SYSTEM, RXNORM_SYSTEM, SNOMED_SYSTEM, codings
 from resolvers.medication_list import build_rows
@@ -19,6 +19,8 @@ from resolvers.prescriptions import (
     build_dispensings,
     build_prescriptions,
 )
+
+schema = build_schema()
 
 HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
 ORG = "urn:oid:2.16.578.1.12.4.1.4.101"

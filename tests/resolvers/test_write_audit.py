@@ -9,11 +9,13 @@ import pytest
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.store import LogQuery
-from gateway.graphql.schema import schema
+from gateway.graphql.schema import build_schema
 from mocks.fixtures import BLOCKED_HPR_NUMBER, fixture
 from mocks.personas import PID
 from mocks.runner import MockRegistries
 from tests.conftest import SchemaRunner
+
+schema = build_schema()
 
 OWN = fixture("home-care-elderly")  # the patient persona
 CRITICAL = fixture("critical-allergies")
