@@ -25,7 +25,7 @@ from hypothesis_graphql import queries
 from gateway.graphql.schema import build_schema
 from mocks.fixtures import fixture
 from mocks.runner import MockRegistries
-from resolvers.examples import SUMMARY_QUERY
+from resolvers.examples import summary_query
 from tests.conftest import SchemaRunner, fresh_runner, settings_for, strip_timing
 
 ACTORS = ("home-care-gp", "home-care-nurse", "pharmacist", "patient")
@@ -105,10 +105,10 @@ async def test_the_summary_answers_alike_for_each_actor(
     """The query the shortcuts were made for, on the patient with the most in her lists."""
     shortcuts, plain = runners
     variables = {"nin": fixture("home-care-elderly").nin}
-    await shortcuts.execute(SUMMARY_QUERY, variables, persona=actor)
-    first = _comparable(await shortcuts.execute(SUMMARY_QUERY, variables, persona=actor))
-    expected = _comparable(await plain.execute(SUMMARY_QUERY, variables, persona=actor))
-    again = _comparable(await shortcuts.execute(SUMMARY_QUERY, variables, persona=actor))
+    await shortcuts.execute(summary_query(), variables, persona=actor)
+    first = _comparable(await shortcuts.execute(summary_query(), variables, persona=actor))
+    expected = _comparable(await plain.execute(summary_query(), variables, persona=actor))
+    again = _comparable(await shortcuts.execute(summary_query(), variables, persona=actor))
     assert first == expected
     assert again == expected
     assert SHORTCUTS.shortcuts is not None
