@@ -2,7 +2,8 @@
 
 Every request that could run an operation needs a valid bearer token
 (``gateway/access/tokens.py``) and a stated purpose; without them the answer is 401
-``UNAUTHENTICATED`` (with ``WWW-Authenticate``, RFC 6750) and the view is never called. What was
+``UNAUTHENTICATED`` (with ``WWW-Authenticate``, RFC 6750), and a purpose or basis header not
+understood is a 400 ``BAD_USER_INPUT``; either way the view is never called. What was
 established is left in ``request.state`` (``actor``, ``stated``), from which the view builds the
 request's context.
 
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access.tokens import Authenticator, Unauthenticated, stated_access
+from gateway.errors import BadUserInput
 from gateway.http.csrf import runs_an_operation
 from gateway.http.negotiation import lists_html, refusal
 
@@ -62,6 +64,10 @@ class Authentication:
                 response = refusal(request, 401, error.code, error.message)
                 response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
                 await response(scope, receive, send)
+                return
+            except BadUserInput as error:
+                # A valid token with a purpose or basis header the gateway does not know.
+                await refusal(request, 400, error.code, error.message)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
