@@ -25,12 +25,15 @@ from gateway.audit.writer import AuditWriter
 from gateway.errors import ConfigurationError
 from gateway.graphql.persisted import check_trusted_documents
 from gateway.graphql.schema import build_schema
+from gateway.http.authentication import Authentication
 from gateway.http.body_limit import BodySizeLimit
-from gateway.http.csrf import PREFLIGHT_HEADERS
+from gateway.http.csrf import PREFLIGHT_HEADERS, CsrfPrevention
 from gateway.http.graphiql import graphiql_assets_app, graphiql_page
+from gateway.http.negotiation import REQUEST_ID_HEADER, request_id_of
+from gateway.http.observed import Observed
 from gateway.http.probes import operations_routes
 from gateway.http.security_headers import SecurityHeaders
-from gateway.http.view import REQUEST_ID_HEADER, GatewayGraphQL, request_id_of
+from gateway.http.view import GatewayGraphQL
 from gateway.ips.route import SummaryEndpoint, summary_route
 from gateway.ips.signing import jwks_route, signer_for
 from gateway.ops.metrics import GatewayMetrics, known_operation_names
@@ -137,12 +140,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "/graphql",
             GatewayGraphQL(
                 settings,
-                observer=RequestObserver(metrics, tracing, request_id_of),
                 example_query=summary_query(),
                 example_variables=EXAMPLE_VARIABLES,
                 schema=schema,
             ),
             methods=["GET", "POST"],
+            # Outermost first: every request is observed, refusals included; a request a
+            # browser could have sent unasked is refused before its token is even looked at.
+            middleware=[
+                Middleware(Observed, observer=RequestObserver(metrics, tracing, request_id_of)),
+                *([Middleware(CsrfPrevention)] if settings.graphql.csrf_prevention else []),
+                Middleware(Authentication),
+            ],
         ),
         *_document_routes(settings, RequestObserver(metrics, tracing, request_id_of)),
         *operations_routes(settings, metrics),

@@ -56,9 +56,14 @@ deadline) are not exceptions: they are ``GraphQLError``s with a code, listed in
 ``gateway/graphql/limits.py``, ``gateway/graphql/introspection.py``,
 ``gateway/graphql/persisted.py`` and ``gateway/http/view.py``.
 
-Lower-level exceptions (``aiohttp.ClientError``, ``TimeoutError``, ``orjson.JSONDecodeError``,
-mapping errors on unexpected FHIR shapes) are translated into ``SourceError`` in exactly one place,
-``gateway/upstream/fhir.py``. graphql-core copies ``extensions`` from the original exception
+Lower-level exceptions of HTTP to a registry or its token endpoint (``aiohttp.ClientError``,
+``TimeoutError``, an HTTP error status, ``orjson.JSONDecodeError``) are translated into
+``SourceError`` in exactly one place, ``gateway/upstream/http_errors.py``, which every upstream
+request (FHIR reads and writes, token requests) goes through. What is left to the callers is what
+only they can judge: a FHIR shape not understood (``gateway/upstream/fhir.py``), what a write's
+409/412/404 means (``gateway/upstream/fhir_write.py``), a 401 that renews the credential
+(``gateway/upstream/credentials.py``), and the request's deadline expiring while it waits for a
+flight another request started. graphql-core copies ``extensions`` from the original exception
 into the GraphQL error, so raising one of these from a resolver is all a resolver does.
 
 Messages never hold an identity number, a name or any other health datum: they are shown to

@@ -19,8 +19,10 @@ from gateway.errors import ConfigurationError, SourceError
 from gateway.graphql.persisted import check_trusted_documents
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
+from gateway.upstream.cache import UpstreamCache
 from gateway.upstream.capabilities import require_consent
 from gateway.upstream.fhir import FhirSource
+from gateway.upstream.guard import Upstream
 
 
 def require_real_sources(settings: Settings, workers: int) -> None:
@@ -73,7 +75,9 @@ async def _check_privacy_support(settings: Settings) -> None:
         return  # the embedded mock core record holds Consents
     async with aiohttp.ClientSession() as session:
         try:
-            capabilities = await FhirSource("core_record", source, session).capabilities()
+            upstream = Upstream("core_record", source, UpstreamCache.memory(settings))
+            fhir = FhirSource("core_record", source, session, upstream)
+            capabilities = await fhir.capabilities()
         except SourceError:
             return  # not reachable now: its privacy reads fail closed until it is
     require_consent(capabilities)

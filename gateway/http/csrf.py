@@ -10,6 +10,10 @@ the allow-list (``graphql.cors_allow_origins``) then answers.
 
 ``GET /graphql`` without ``query`` or ``extensions`` runs nothing (a browser's navigation gets the
 GraphiQL page, anything else a "no query" error) and is not checked.
+
+:class:`CsrfPrevention` is the ASGI middleware that applies the check in front of the GraphQL
+view (with ``graphql.csrf_prevention``, the default): a refused request is a 400
+``CSRF_PREVENTED`` and never reaches authentication or the view.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Container
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.errors import CsrfPrevented
+from gateway.http.negotiation import refusal
 
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
 SIMPLE_CONTENT_TYPES = frozenset(
@@ -47,3 +53,21 @@ def check_csrf(request: Request) -> None:
         "This request could have been sent by a browser without a CORS preflight. Send "
         "'Content-Type: application/json' (POST) or an 'apollo-require-preflight: true' header."
     )
+
+
+class CsrfPrevention:
+    """Refuse a request a browser could have sent unasked (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            try:
+                check_csrf(request)
+            except CsrfPrevented as refused:
+                response = refusal(request, refused.status, refused.code, refused.message)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

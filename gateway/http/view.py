@@ -1,12 +1,10 @@
-"""The GraphQL HTTP view: authentication first, a context per request, request ids, fast JSON,
-local GraphiQL, and the GraphQL-over-HTTP rules for media types and status codes.
+"""The GraphQL HTTP view: a context per request, fast JSON, local GraphiQL, persisted documents,
+the deadline, batching limits, and the GraphQL-over-HTTP rules for media types and status codes.
 
-Authentication: every request that could run an operation needs a valid bearer token
-(``gateway/access/tokens.py``); without one the answer is 401 ``UNAUTHENTICATED`` before anything
-else happens. Only the GraphiQL page itself, which holds no data, is served without one; it is the
-answer to a browser navigation only (GET, an ``Accept`` that lists ``text/html``, no ``query`` or
-``extensions``): a GET by hash alone with ``Accept: */*``, as Apollo's persisted-query link sends
-it, is a GraphQL request. WebSockets (subscriptions) are off.
+In front of it, as ASGI middleware on its route (``gateway/app.py``): the request's observation
+(``gateway/http/observed.py``), CSRF prevention (``gateway/http/csrf.py``) and authentication
+(``gateway/http/authentication.py``). By the time a request reaches the view it was allowed in,
+and the view only builds the context from ``request.state``. WebSockets (subscriptions) are off.
 
 Media types: ``Accept: application/graphql-response+json`` gets that type back; anything else
 (``application/json``, ``*/*``, none) gets ``application/json``.
@@ -29,9 +27,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -48,7 +43,6 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from gateway.access.actor import Actor, StatedAccess
-from gateway.access.tokens import Authenticator, Unauthenticated, stated_access
 from gateway.errors import (
     BadUserInput,
     BatchingDisabled,
@@ -58,19 +52,20 @@ from gateway.errors import (
 )
 from gateway.graphql.context import Context
 from gateway.graphql.persisted import PersistedDocuments, PersistedQueryError
-from gateway.http.csrf import check_csrf, runs_an_operation
+from gateway.http.authentication import is_ide_navigation
 from gateway.http.graphiql import graphiql_page
+from gateway.http.negotiation import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    REQUEST_ID_HEADER,
+    negotiate,
+    refusal,
+    request_id_of,
+)
 from gateway.http.security_headers import graphiql_csp
-from gateway.ops.masking import holds_identity_number
-from gateway.ops.observe import RequestObserver, note_operation, note_result
+from gateway.ops.observe import note_operation, note_result
 from gateway.settings import Settings
 
-REQUEST_ID_HEADER = "X-Request-ID"
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
-# A caller's request id is echoed back, logged, traced and written to the access log, so it must
-# be short and plain, and hold no identity number (``gateway/ops/masking.py``).
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HTTP_CODES = {
     401: "UNAUTHENTICATED",
     403: "FORBIDDEN",
@@ -81,58 +76,12 @@ _HTTP_CODES = {
 log = logging.getLogger("gateway.http")
 
 
-def request_id_of(request: Request | WebSocket) -> str:
-    """The caller's ``X-Request-ID`` when it is safe to echo, else a fresh one (one per request:
-    every caller of this function for the same request gets the same id)."""
-    cached = request.scope.get("gateway.request_id")
-    if isinstance(cached, str):
-        return cached
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
-    safe = _SAFE_REQUEST_ID.fullmatch(offered) and not holds_identity_number(offered)
-    request_id = offered if safe else uuid.uuid4().hex
-    request.scope["gateway.request_id"] = request_id
-    return request_id
-
-
 class _NoContext:
     """What the GraphiQL page's render gets instead of a context: nothing usable. Any attempt
     to execute with it fails (the schema extensions refuse a non-``Context``)."""
 
 
 _NO_CONTEXT: Any = _NoContext()
-
-
-def _media_ranges(accept: str | None) -> Iterator[tuple[str, float]]:
-    """Each media range of an ``Accept`` header, lowercased, with its quality (``q``)."""
-    for media_range in (accept or "").split(","):
-        media, _, params = media_range.partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        yield media.strip().lower(), quality
-
-
-def lists_html(accept: str | None) -> bool:
-    """Whether ``accept`` names ``text/html`` itself, as a browser's navigation does (``*/*``
-    alone is what API clients send, Apollo's included)."""
-    return any(media == "text/html" and quality > 0 for media, quality in _media_ranges(accept))
-
-
-def negotiate(accept: str | None) -> str:
-    """``application/graphql-response+json`` if the client prefers it (ties go to it, as the
-    spec recommends), else ``application/json``."""
-    best = {GRAPHQL_RESPONSE_JSON: 0.0, JSON: 0.0}
-    for media, quality in _media_ranges(accept):
-        key = GRAPHQL_RESPONSE_JSON if media == GRAPHQL_RESPONSE_JSON else JSON
-        if media in (GRAPHQL_RESPONSE_JSON, JSON, "application/*", "*/*"):
-            best[key] = max(best[key], quality)
-    preferred = best[GRAPHQL_RESPONSE_JSON]
-    return GRAPHQL_RESPONSE_JSON if preferred > 0 and preferred >= best[JSON] else JSON
 
 
 def status_for(body: GraphQLHTTPResponse | list[GraphQLHTTPResponse], media_type: str) -> int:
@@ -158,12 +107,16 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 class GatewayGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI view with the gateway's context, closed-network GraphiQL, GraphQL over
-    HTTP status codes, CSRF prevention, persisted documents, batching limits and a deadline."""
+    HTTP status codes, persisted documents, batching limits and a deadline.
+
+    strawberry's documented hooks are ``get_context``, ``get_root_value``, ``process_result``,
+    ``encode_json``, ``decode_json``, ``render_graphql_ide`` and ``get_sub_response``; each other
+    method overridden here says why none of those does its work.
+    """
 
     def __init__(
         self,
         settings: Settings,
-        observer: RequestObserver | None = None,
         *,
         example_query: str = "",
         example_variables: str = "{}",
@@ -178,75 +131,40 @@ class GatewayGraphQL(GraphQL[Context, None]):
         # What GraphiQL opens with (the app's assembly gives the summary query).
         self._example = (example_query, example_variables)
         self._persisted = PersistedDocuments(settings.graphql)
-        self._observer = observer or RequestObserver(None, None, request_id_of)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            # Logged, counted and traced around everything, refusals included.
-            await self._observer.around(scope, receive, send, self._serve)
-        else:
-            await self._serve(scope, receive, send)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Not a strawberry hook but the ASGI entry itself: strawberry answers the
+        # ``HTTPException``s its parsing raises with a plain-text body, and the gateway's own
+        # refusals (batching, a mutation over GET) would be a 500. GraphQL over HTTP wants an
+        # ``errors`` body with a code, in the negotiated media type, for both.
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
         try:
-            if request.method in ("GET", "POST") and self.should_render_graphql_ide(
-                self.request_adapter_class(request)
-            ):
-                # The page holds no data: the browser loads it without a token, then sends one.
-                response = await self.run(request)
-            else:
-                if self._settings.graphql.csrf_prevention:
-                    check_csrf(request)
-                if request.method in ("GET", "POST"):
-                    await self._authenticate(request)
-                response = await self.run(request)
-        except Unauthenticated as error:
-            log.info("refused a request without a valid token: %s", error.message)
-            response = self._error_response(request, 401, error.code, error.message)
-            # RFC 6750: say which scheme is expected; never echo the token.
-            response.headers["WWW-Authenticate"] = (
-                'Bearer realm="summary-gateway", error="invalid_token"'
-            )
+            response = await self.run(request)
         except BadUserInput as error:
-            response = self._error_response(request, 400, error.code, error.message)
+            response = refusal(request, 400, error.code, error.message)
         except RequestRefused as refused:
-            response = self._error_response(request, refused.status, refused.code, refused.message)
+            response = refusal(request, refused.status, refused.code, refused.message)
             if isinstance(refused, MethodNotAllowed):
                 response.headers["Allow"] = "POST"
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
-            response = self._error_response(request, exc.status_code, code, exc.reason)
+            response = refusal(request, exc.status_code, code, exc.reason)
         await response(scope, receive, send)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
-        """The GraphiQL page answers a browser navigation only (see the module docstring)."""
-        return (
-            request.method == "GET"
-            and not runs_an_operation(request.method, request.query_params)
-            and lists_html(request.headers.get("accept"))
-        )
+        """The GraphiQL page answers a browser navigation only
+        (``gateway/http/authentication.py``, which lets exactly these through without a token).
 
-    def _error_response(self, request: Request, status: int, code: str, message: str) -> Response:
-        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-        response = Response(
-            orjson.dumps(body),
-            status_code=status,
-            media_type=negotiate(request.headers.get("accept")),
+        Not one of strawberry's documented hooks, and no option sets the rule: strawberry's own
+        renders the page for any GET without ``query`` whose ``Accept`` holds ``*/*``, so
+        Apollo's persisted-query GET (``extensions`` only, ``Accept: */*``) would get a page
+        instead of its answer."""
+        return is_ide_navigation(
+            request.method, request.query_params, request.headers.get("accept")
         )
-        response.headers[REQUEST_ID_HEADER] = request_id_of(request)
-        return response
-
-    async def _authenticate(self, request: Request) -> None:
-        """Validate the bearer token and the stated purpose; keep them for ``get_context``."""
-        authenticator: Authenticator = request.state.authenticator
-        actor, claims = await authenticator.authenticate(request.headers.get("Authorization"))
-        # Starlette keeps request.state in the scope, so the Request strawberry builds sees it.
-        request.state.actor = actor
-        request.state.stated = stated_access(claims, request.headers)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -256,7 +174,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response.headers[REQUEST_ID_HEADER] = request_id
         state = request.state
         # The GraphiQL page is rendered after this, with no token: its context is never used,
-        # and it gets none (the page's own requests come back through ``_authenticate``).
+        # and it gets none (the page's own requests come back through ``Authentication``).
         actor: Actor | None = getattr(state, "actor", None)
         stated: StatedAccess | None = getattr(state, "stated", None)
         if actor is None or stated is None:
@@ -277,6 +195,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         sub_response.media_type = negotiate(request.headers.get("accept"))
         return sub_response
 
+    # Not a documented hook. The GraphQL-over-HTTP status depends on both the negotiated media
+    # type and the result (a request error is 400 only in application/graphql-response+json);
+    # ``process_result`` sees the result but not the response, and ``get_sub_response`` runs
+    # before there is a result. This is where strawberry builds the response from both.
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
@@ -296,6 +218,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Not a documented hook; kept because none sees the body between strawberry's decoding
+        # and its use (``decode_json`` must return what strawberry then reads, and refusing
+        # there could not tell a batch from a single request), and an ASGI middleware would
+        # read and decode every body a second time.
         # strawberry reads the decoded body with ``.get``: a JSON value that is neither an
         # object nor an array (null, a string, a number, true) would fail there as a bare 500.
         # Such a value starts with neither brace; the body is read once and cached.
@@ -316,7 +242,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
     def _validate_batch_request(
         self, request_data: list[GraphQLRequestData], protocol: GraphQLRequestProtocol
     ) -> None:
-        # strawberry's hook for JSON arrays; overridden to refuse with the gateway's codes.
+        # Not a documented hook. strawberry's documented batching switch is the schema's
+        # ``StrawberryConfig(batching_config={"max_operations": n})``; it is not used because
+        # it refuses with a bare ``HTTPException(400, ...)`` whose only difference between "off"
+        # and "too many" is the English text (the gateway's clients get BATCHING_DISABLED and
+        # BATCH_TOO_LARGE), and it lets an empty batch or an item that is not an object through
+        # to strawberry's ``item.get``, a 500. The limits stay ``graphql.batching_enabled`` and
+        # ``graphql.max_batch``, read here only.
         graphql = self._settings.graphql
         if not graphql.batching_enabled:
             raise BatchingDisabled("Batched requests (a JSON array) are not accepted here.")
@@ -332,6 +264,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if protocol != "http":
             raise RequestRefused("Batches cannot be streamed.")
 
+    # Not a documented hook; kept because it is the one place that runs once per operation, a
+    # batch's included, around strawberry's own parsing: the persisted document must replace
+    # ``query`` before strawberry parses it (APQ is not something strawberry offers), and the
+    # deadline must turn a cancelled execution into a result (DEADLINE_EXCEEDED, its status
+    # 504) and stop the searches it started, which a schema extension (a generator around a
+    # step, that cannot return a result of its own) cannot do; and strawberry's refusal of a
+    # mutation over GET becomes the spec's 405 here, the only place that sees its cause.
     async def execute_single(  # noqa: PLR0917 - strawberry's signature
         self,
         request: Request,

@@ -1,10 +1,11 @@
 """What each GraphQL request leaves for the operators: one log line, its metrics, its span.
 
-The HTTP view (``gateway/http/view.py``) runs every HTTP request through ``RequestObserver.around``,
-notes the operation it executes (``note_operation``) and its result (``note_result``). At the
-end, one ``gateway.request`` log line says: request id, operation (as its metrics label), the
-caller's organisation, status, outcome, the error codes and the duration. Never the variables,
-the document, or anything from the answer.
+The GraphQL route's outermost middleware (``gateway/http/observed.py``) runs every HTTP request
+through ``RequestObserver.around``; the view (``gateway/http/view.py``) notes the operation it
+executes (``note_operation``) and its result (``note_result``). At the end, one
+``gateway.request`` log line says: request id, operation (as its metrics label), the caller's
+organisation, status, outcome, the error codes and the duration. Never the variables, the
+document, or anything from the answer.
 
 Outcomes: ``ok`` (data, no error), ``partial`` (data with errors: a source failed or a section
 was withheld), ``rejected`` (a request error: parsing, validation, limits, variables),

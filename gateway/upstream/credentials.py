@@ -39,6 +39,7 @@ from pydantic import SecretStr
 from gateway.errors import ConfigurationError, SourceAuthFailed, SourceTimeout
 from gateway.settings import SourceSettings, UpstreamAuthSettings, UpstreamTlsSettings
 from gateway.upstream.deadline import remaining, request_deadline
+from gateway.upstream.http_errors import Peer, decode_json, exchange
 
 log = logging.getLogger("gateway.credentials")
 
@@ -261,29 +262,27 @@ class ClientCredentials(Credentials):
             headers["DPoP"] = self._proof("POST", self._token_url, self._token_nonce, None)
         timeout = aiohttp.ClientTimeout(total=self._settings.token_timeout_s)
         try:
-            async with self._session.post(
-                self._token_url, data=form, headers=headers, timeout=timeout, ssl=self.ssl
-            ) as response:
-                return response.status, response.headers.copy(), await response.read()
-        except TimeoutError as exc:
-            log.warning("%s: the token endpoint did not answer in time", self.source)
-            raise SourceAuthFailed(
-                self.source, f"{_label(self.source)}: its token endpoint did not answer in time"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            log.warning("%s: the token endpoint could not be reached", self.source)
-            raise SourceAuthFailed(
-                self.source, f"{_label(self.source)}: its token endpoint could not be reached"
-            ) from exc
+            answer = await exchange(
+                self._session,
+                Peer(self.source, token_endpoint=True),
+                "POST",
+                self._token_url,
+                data=form,
+                headers=headers,
+                timeouts=timeout,
+                ssl=self.ssl,
+            )
+        except SourceAuthFailed as failed:
+            # Logged here (what failed, never what was sent): the boundary only names it.
+            log.warning("%s: the token endpoint failed: %s", self.source, failed.message)
+            raise
+        return answer.status, answer.headers, answer.body
 
     def _token_from(self, body: bytes) -> _Token:
         refused = SourceAuthFailed(
             self.source, f"{_label(self.source)}: its token endpoint sent an unusable token"
         )
-        try:
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise refused from exc
+        answer = decode_json(Peer(self.source, token_endpoint=True), body)
         if not isinstance(answer, dict):
             raise refused
         value = answer.get("access_token")
@@ -427,6 +426,8 @@ def _read_secret(source: str, setting: str, path: Path) -> str:
 
 
 def _oauth_error(body: bytes) -> str | None:
+    # Only for the log line of a refusal already decided by its status: a body that is not
+    # JSON just has no code to log, so this is not a failure for the boundary to name.
     try:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError:

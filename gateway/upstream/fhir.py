@@ -1,6 +1,8 @@
-"""A FHIR R4 search client for one source: paging, timeouts, retries, and the one error boundary.
+"""A FHIR R4 search client for one source: paging, timeouts, retries, the patient binding.
 
-Every upstream failure becomes a ``SourceError`` here and nowhere else (see ``gateway/errors.py``).
+Every request goes through the one error boundary (``gateway/upstream/http_errors.py``), which
+turns transport, status and JSON failures into ``SourceError``s; what is judged here is the FHIR
+(its shape, its patient, its paging), and a shape not understood is ``SOURCE_BAD_RESPONSE``.
 Every search of a patient's data is bound to that patient (``gateway/upstream/binding.py``): the
 patient is named the way the source understands (by default its own Patient id), and every resource
 that comes back, included ones too, must be that patient's; an ``OperationOutcome`` or a ``self``
@@ -28,7 +30,6 @@ from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
-import orjson
 
 from gateway.errors import (
     SourceAuthFailed,
@@ -41,7 +42,7 @@ from gateway.errors import (
 )
 from gateway.execution.shared_list import shared
 from gateway.identity import NationalIdentityNumber
-from gateway.settings import Settings, SourceSettings
+from gateway.settings import SourceSettings
 from gateway.upstream.binding import (
     BindingMode,
     PatientBinding,
@@ -50,13 +51,13 @@ from gateway.upstream.binding import (
     reference_target,
     request_bindings,
 )
-from gateway.upstream.cache import UpstreamCache
 from gateway.upstream.capabilities import Capabilities
 from gateway.upstream.credentials import Credentials
 from gateway.upstream.deadline import bounded, remaining
 from gateway.upstream.fan_out import LIVE, Page, Provenance
 from gateway.upstream.guard import Read, Served, Upstream
-from gateway.upstream.retry import retry_after_seconds, retrying, transient
+from gateway.upstream.http_errors import Peer, exchange, fhir_resource, raise_for_status
+from gateway.upstream.retry import retrying, transient
 
 T = TypeVar("T")
 
@@ -133,12 +134,13 @@ class FhirSource:
         name: str,
         settings: SourceSettings,
         session: aiohttp.ClientSession,
-        upstream: Upstream | None = None,
+        upstream: Upstream,
         credentials: Credentials | None = None,
     ):
-        """``upstream`` defaults to one with a memory cache of its own (for tests and scripts);
-        the app passes one built on its shared cache. ``credentials`` authenticate every
-        request (default: none, over TLS with the system's CAs)."""
+        """``upstream`` is the source's guard (cache, single-flight, bulkhead, breaker): the
+        app's is built on its shared cache; a script or a test passes one of its own (nothing
+        here reads the environment's settings). ``credentials`` authenticate every request
+        (default: none, over TLS with the system's CAs)."""
         if settings.base_url is None:
             raise ValueError(f"source {name} has no base_url")
         self.name = name
@@ -146,7 +148,8 @@ class FhirSource:
         self._settings = settings
         self._session = session
         self._credentials = credentials or Credentials(name)
-        self.upstream = upstream or Upstream(name, settings, UpstreamCache.memory(Settings()))
+        self.upstream = upstream
+        self._peer = Peer(name)
         base = urlsplit(self.base_url)
         self._origin = (base.scheme, base.netloc)
         self._capabilities: Capabilities | None = None
@@ -611,44 +614,26 @@ class FhirSource:
                 total=bounded(self._settings.timeout_s),
                 sock_connect=bounded(self._settings.connect_timeout_s),
             )
-            try:
-                async with self._session.get(
-                    url,
-                    params=params,
-                    headers={**_ACCEPT, **sent.headers} if sent.headers else _ACCEPT,
-                    timeout=timeout,
-                    ssl=self._credentials.ssl,
-                ) as response:
-                    status = response.status
-                    retry_after = response.headers.get("Retry-After")
-                    body = await response.read()
-                    retry = self._credentials.answered(sent, url, status, response.headers)
-            except TimeoutError as exc:
-                raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
-            except aiohttp.ClientError as exc:
-                raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
-            if status != 401:
+            answer = await exchange(
+                self._session,
+                self._peer,
+                "GET",
+                url,
+                params=params,
+                headers={**_ACCEPT, **sent.headers} if sent.headers else _ACCEPT,
+                timeouts=timeout,
+                ssl=self._credentials.ssl,
+            )
+            retry = self._credentials.answered(sent, url, answer.status, answer.headers)
+            if answer.status != 401:
                 break
             if attempt == 1 or not retry:
                 log.warning("%s: the registry refused the gateway's credentials", self.name)
                 raise SourceAuthFailed(
                     self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
                 )
-        if status >= 500 or status == 429:
-            raise SourceUnavailable(
-                self.name, f"{self._label} answered HTTP {status}", retry_after_seconds(retry_after)
-            )
-        if status >= 400:
-            raise SourceBadResponse(self.name, f"{self._label} refused the request (HTTP {status})")
-        try:
-            bundle = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise SourceBadResponse(self.name, f"{self._label} sent malformed JSON") from exc
-        if not isinstance(bundle, dict) or bundle.get("resourceType") != expected:
-            raise SourceBadResponse(
-                self.name, f"{self._label} did not answer with a FHIR {expected}"
-            )
-        return bundle
+        raise_for_status(self._peer, answer)
+        return fhir_resource(self._peer, answer.body, expected)
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

@@ -1,6 +1,7 @@
 """FHIR writes to one source: read by id with its version, create (conditional), update
-(``If-Match``). The write half of the error boundary: every failure becomes a ``GatewayError``
-here, as ``gateway/upstream/fhir.py`` does for searches.
+(``If-Match``). Every request goes through the one error boundary
+(``gateway/upstream/http_errors.py``); what a status means for a write (a version conflict, an
+entry not found) is said here.
 
 Writes bypass the cache, single-flight, the breaker and stale-if-error: a write is never served
 from anywhere but the registry. Nor are they retried here: a create is made safe to repeat by
@@ -23,12 +24,12 @@ from gateway.errors import (
     SourceAuthFailed,
     SourceBadResponse,
     SourceTimeout,
-    SourceUnavailable,
     VersionConflict,
 )
 from gateway.settings import SourceSettings
 from gateway.upstream.credentials import Credentials
 from gateway.upstream.deadline import bounded, remaining
+from gateway.upstream.http_errors import Answer, Peer, exchange, fhir_resource, raise_for_status
 
 _FHIR_JSON = "application/fhir+json"
 # Applied with ``fullmatch`` (``$`` would also match before a final newline).
@@ -66,11 +67,12 @@ class FhirWriter:
         self._session = session
         self._credentials = credentials or Credentials(name)
         self._label = f"the {name.replace('_', ' ')} registry"
+        self._peer = Peer(name)
 
     async def read(self, resource_type: str, resource_id: str) -> Versioned:
         """``GET <type>/<id>``: the current version (``NOT_FOUND`` when there is none)."""
-        status, headers, body = await self._call("GET", self._url(resource_type, resource_id))
-        return self._versioned(status, headers, body, resource_type)
+        answer = await self._call("GET", self._url(resource_type, resource_id))
+        return self._versioned(answer, resource_type)
 
     async def create(
         self, resource: Mapping[str, Any], if_none_exist: tuple[str, str] | None = None
@@ -81,21 +83,17 @@ class FhirWriter:
         headers = {}
         if if_none_exist is not None:
             headers["If-None-Exist"] = f"identifier={if_none_exist[0]}|{if_none_exist[1]}"
-        status, answer, body = await self._call(
-            "POST", f"{self._base_url}/{resource_type}", resource, headers
-        )
-        versioned = self._versioned(status, answer, body, resource_type)
-        return Versioned(versioned.resource, versioned.version, created=status == 201)
+        answer = await self._call("POST", f"{self._base_url}/{resource_type}", resource, headers)
+        versioned = self._versioned(answer, resource_type)
+        return Versioned(versioned.resource, versioned.version, created=answer.status == 201)
 
     async def update(self, resource: Mapping[str, Any], base_version: str) -> Versioned:
         """``PUT <type>/<id>`` if the registry's version is still ``base_version``; else
         ``VERSION_CONFLICT`` and nothing is written."""
         resource_type = str(resource["resourceType"])
         url = self._url(resource_type, str(resource["id"]))
-        status, headers, body = await self._call(
-            "PUT", url, resource, {"If-Match": f'W/"{base_version}"'}
-        )
-        return self._versioned(status, headers, body, resource_type)
+        answer = await self._call("PUT", url, resource, {"If-Match": f'W/"{base_version}"'})
+        return self._versioned(answer, resource_type)
 
     def _url(self, resource_type: str, resource_id: str) -> str:
         if not _RESOURCE_ID.fullmatch(resource_id):
@@ -108,7 +106,7 @@ class FhirWriter:
         url: str,
         resource: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> tuple[int, Mapping[str, str], bytes]:
+    ) -> Answer:
         # The body holds health data and the URL may name the patient: neither is ever put in a
         # message or a log line.
         left = remaining()
@@ -126,24 +124,19 @@ class FhirWriter:
         for attempt in range(2):
             # Asked for each try: a 401 may have made the credentials renew their token.
             sent = await self._credentials.authorize(method, url)
-            try:
-                async with self._session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers={**headers, **sent.headers},
-                    timeout=timeout,
-                    ssl=self._credentials.ssl,
-                ) as response:
-                    # Case-insensitive, as header names are.
-                    answer = response.status, response.headers.copy(), await response.read()
-                    retry = self._credentials.answered(sent, url, response.status, answer[1])
-            except TimeoutError as exc:
-                raise SourceTimeout(self.name, f"{self._label} did not answer in time") from exc
-            except aiohttp.ClientError as exc:
-                raise SourceUnavailable(self.name, f"{self._label} could not be reached") from exc
+            answer = await exchange(
+                self._session,
+                self._peer,
+                method,
+                url,
+                data=data,
+                headers={**headers, **sent.headers},
+                timeouts=timeout,
+                ssl=self._credentials.ssl,
+            )
+            retry = self._credentials.answered(sent, url, answer.status, answer.headers)
             # A 401 means nothing was written: sending the write again is safe.
-            if answer[0] != 401:
+            if answer.status != 401:
                 return answer
             if attempt == 1 or not retry:
                 raise SourceAuthFailed(
@@ -151,27 +144,18 @@ class FhirWriter:
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _versioned(
-        self, status: int, headers: Mapping[str, str], body: bytes, resource_type: str
-    ) -> Versioned:
-        if status in (409, 412):
+    def _versioned(self, answer: Answer, resource_type: str) -> Versioned:
+        # What a status means for a write is said here; the rest is the boundary's.
+        if answer.status in (409, 412):
             raise VersionConflict(
                 "the entry was changed since the version this change was based on; read it "
                 "again and base the change on its current version"
             )
-        if status in (404, 410):
+        if answer.status in (404, 410):
             raise EntryNotFound("the patient's record holds no such entry")
-        if status >= 500 or status == 429:
-            raise SourceUnavailable(self.name, f"{self._label} answered HTTP {status}")
-        if status >= 400:
-            raise SourceBadResponse(self.name, f"{self._label} refused the write (HTTP {status})")
-        try:
-            resource = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise SourceBadResponse(self.name, f"{self._label} sent malformed JSON") from exc
-        if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
-            raise SourceBadResponse(self.name, f"{self._label} did not answer with the resource")
-        etag = _ETAG.fullmatch(headers.get("ETag", ""))
+        raise_for_status(self._peer, answer, "the write")
+        resource = fhir_resource(self._peer, answer.body, resource_type)
+        etag = _ETAG.fullmatch(answer.headers.get("ETag", ""))
         version = etag.group(1) if etag else str((resource.get("meta") or {}).get("versionId", ""))
         if not version:
             raise SourceBadResponse(self.name, f"{self._label} did not say the entry's version")

@@ -26,6 +26,7 @@ from gateway.upstream.binding import BindingMode, bound_patient_ids, reference_t
 from gateway.upstream.fhir import FhirSource, SearchResult
 from mocks.fixtures import fixture
 from tests.conftest import served
+from tests.gateway.test_fhir import fhir_source
 
 NIN = parse(fixture("home-care-elderly").nin)
 OTHER = parse(fixture("many-medicines").nin)
@@ -83,7 +84,7 @@ async def _source(registry: Registry, **settings: Any) -> AsyncIterator[FhirSour
     app.router.add_get("/fhir/{tail:.*}", registry.handle)
     async with served(app) as url, aiohttp.ClientSession() as session:
         options = {"cache_ttl_s": 60, "retries": 0, **settings}
-        yield FhirSource(
+        yield fhir_source(
             "prescriptions", SourceSettings(base_url=f"{url}/fhir", **options), session
         )
 

@@ -13,8 +13,10 @@ from aiohttp import web
 from gateway.errors import SourceBadResponse, SourceUnavailable
 from gateway.execution.shared_list import SharedList
 from gateway.identity import parse
-from gateway.settings import SourceSettings
+from gateway.settings import Settings, SourceSettings
+from gateway.upstream.cache import UpstreamCache
 from gateway.upstream.fhir import FhirSource, SearchResult
+from gateway.upstream.guard import Upstream
 from mocks.fixtures import fixture
 from tests.conftest import served
 
@@ -23,6 +25,12 @@ NIN = parse(fixture("home-care-elderly").nin)
 patient binding's checks are tested in tests/gateway/test_binding.py."""
 
 Handler = Callable[[web.Request], Any]
+
+
+def fhir_source(name: str, settings: SourceSettings, session: aiohttp.ClientSession) -> FhirSource:
+    """A source with a memory cache of its own, as a script would build one."""
+    upstream = Upstream(name, settings, UpstreamCache.memory(Settings()))
+    return FhirSource(name, settings, session, upstream)
 
 
 @contextlib.asynccontextmanager
@@ -69,7 +77,7 @@ async def test_a_next_link_to_another_origin_is_refused_without_following_it(
             return web.json_response(_bundle(1, f"{other_url}/Encounter?page=2"))
 
         async with _serving(registry) as url:
-            fhir = FhirSource("visit_history", SourceSettings(base_url=url), session)
+            fhir = fhir_source("visit_history", SourceSettings(base_url=url), session)
             with pytest.raises(SourceBadResponse, match="outside the source"):
                 await fhir.search("Location", [("subject:identifier", "x|1")], patient=NIN)
     assert elsewhere_hits == [], "the identity number never left for another host"
@@ -87,7 +95,7 @@ async def test_paging_stops_at_the_page_cap_and_says_truncated(
         return web.json_response(_bundle(2, f"{base}?page={page + 1}"))
 
     async with _serving(registry) as url:
-        fhir = FhirSource("visit_history", SourceSettings(base_url=url, max_pages=3), session)
+        fhir = fhir_source("visit_history", SourceSettings(base_url=url, max_pages=3), session)
         result = await fhir.search("Location", [], patient=NIN)
         assert (len(result.matches), result.pages, result.truncated) == (6, 3, True)
         assert pages_served == ["1", "2", "3"]
@@ -109,7 +117,7 @@ async def test_http_errors_are_translated_at_the_boundary(
         return web.json_response({"resourceType": "OperationOutcome"}, status=status)
 
     async with _serving(registry) as url:
-        fhir = FhirSource("documents", SourceSettings(base_url=url), session)
+        fhir = fhir_source("documents", SourceSettings(base_url=url), session)
         with pytest.raises(error) as raised:
             await fhir.search(
                 "DocumentReference", [("subject:identifier", "x|12834122055")], patient=NIN
@@ -124,7 +132,7 @@ async def test_a_bundle_whose_entries_are_not_resources_is_a_bad_response(
         return web.json_response({"resourceType": "Bundle", "entry": [{"resource": "nope"}]})
 
     async with _serving(registry) as url:
-        fhir = FhirSource("documents", SourceSettings(base_url=url), session)
+        fhir = fhir_source("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse):
             await fhir.search("DocumentReference", [], patient=NIN)
 
@@ -136,7 +144,7 @@ async def test_unusable_fhir_in_a_mapping_is_a_bad_response_not_a_crash(
         return web.json_response(_bundle(1))
 
     async with _serving(registry) as url:
-        fhir = FhirSource("documents", SourceSettings(base_url=url), session)
+        fhir = fhir_source("documents", SourceSettings(base_url=url), session)
         with pytest.raises(SourceBadResponse, match="unusable FHIR"):
             await fhir.fetch(
                 "Location", [], lambda result: result.matches[0]["missing"], patient=NIN
@@ -160,7 +168,7 @@ async def test_a_cached_answer_is_mapped_once_and_a_new_answer_afresh(
 
     async with _serving(registry) as url:
         settings = SourceSettings(base_url=url, cache_ttl_s=60)
-        fhir = FhirSource("visit_history", settings, session)
+        fhir = fhir_source("visit_history", settings, session)
         first = await fhir.fetch("Location", [], _ids, patient=NIN)
         second = await fhir.fetch("Location", [], _ids, patient=NIN)
         third = await fhir.fetch("Location", [], _ids, patient=NIN)

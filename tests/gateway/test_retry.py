@@ -18,7 +18,7 @@ from gateway.settings import SourceSettings
 from gateway.upstream.deadline import request_deadline
 from gateway.upstream.fhir import FhirSource
 from gateway.upstream.retry import retry_after_seconds
-from tests.gateway.test_fhir import NIN, _bundle, _serving
+from tests.gateway.test_fhir import NIN, _bundle, _serving, fhir_source
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def _source(url: str, session: aiohttp.ClientSession, **options: float) -> FhirS
         retry_backoff_s=0.01,
         **options,
     )
-    return FhirSource("lab_results", settings, session)
+    return fhir_source("lab_results", settings, session)
 
 
 def _failing_first(
