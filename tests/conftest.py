@@ -330,11 +330,10 @@ async def dev_keys_published() -> AsyncIterator[IssuerSettings]:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
-    """Run ``create_app(settings)`` under uvicorn until the block ends."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
+async def asgi_served(app: Any) -> AsyncIterator[str]:
+    """``app`` under uvicorn on an ephemeral loopback port until the block ends; yields its base
+    URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -343,14 +342,21 @@ async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        async with (
-            aiohttp.ClientSession(headers=bearer()) as session,
-            aiohttp.ClientSession() as anonymous,
-        ):
-            yield GatewayServer(f"http://127.0.0.1:{port}", session, anonymous)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[GatewayServer]:
+    """Run ``create_app(settings)`` under uvicorn until the block ends."""
+    async with (
+        asgi_served(create_app(settings)) as url,
+        aiohttp.ClientSession(headers=bearer()) as session,
+        aiohttp.ClientSession() as anonymous,
+    ):
+        yield GatewayServer(url, session, anonymous)
 
 
 # A registered mutation, so production tests can send variables of an input type.

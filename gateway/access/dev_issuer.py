@@ -40,7 +40,9 @@ def dev_issuer_settings() -> IssuerSettings:
     )
 
 
-def _load_or_create(path: Path) -> ec.EllipticCurvePrivateKey:
+def load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The P-256 private key in ``path``, made there first (mode 0600) when there is none: the
+    development keys (this issuer's, the IPS signer's) live in the data directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         key = ec.generate_private_key(ec.SECP256R1())
@@ -66,7 +68,7 @@ class DevIssuer:
     """Signs tokens with the local key and publishes its public half as a JWKS."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._key = _load_or_create(data_dir / KEY_FILE)
+        self._key = load_or_create_key(data_dir / KEY_FILE)
         public = json.loads(ECAlgorithm.to_jwk(self._key.public_key()))
         self.kid = _thumbprint(public)
         self._jwk = {**public, "kid": self.kid, "use": "sig", "alg": "ES256"}

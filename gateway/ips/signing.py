@@ -34,7 +34,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +51,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.access.dev_issuer import load_or_create_key
 from gateway.errors import ConfigurationError
 from gateway.ips.jcs import canonical_json
 from gateway.settings import ASYMMETRIC_ALGORITHMS, Settings
@@ -132,21 +132,7 @@ class DocumentSigner:
     def generate(cls, path: Path, kid: str | None = None) -> DocumentSigner:
         """A development signer: a new P-256 key written to ``path`` (mode 0600) unless one is
         there already, as the development issuer keeps its key."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another worker created it first: use theirs
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(pem)
-        return cls.load(path, kid)
+        return cls(load_or_create_key(path), kid)
 
     def sign(
         self, bundle: Mapping[str, Any], *, who: Mapping[str, Any], at: datetime | None = None

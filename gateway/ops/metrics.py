@@ -373,13 +373,18 @@ def known_operation_names(graphql: GraphQLSettings) -> frozenset[str] | None:
     label of their own. Otherwise None (any GraphQL-shaped name, up to ``MAX_OPERATIONS``)."""
     if graphql.persisted_queries != "trusted" or graphql.trusted_documents_dir is None:
         return None
-    from graphql import OperationDefinitionNode, parse
+    from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 
     from gateway.graphql.persisted import load_documents
 
     names: set[str] = set()
     for text in load_documents(graphql.trusted_documents_dir).values():
-        for definition in parse(text).definitions:
+        try:
+            definitions = parse(text).definitions
+        except GraphQLSyntaxError:
+            # Not this function's to report: the app's start check names the file and stops.
+            continue
+        for definition in definitions:
             if isinstance(definition, OperationDefinitionNode) and definition.name is not None:
                 names.add(definition.name.value)
     return frozenset(names)

@@ -4,14 +4,12 @@ reached it, so each test sees what the middleware let through and what it left i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,7 +21,7 @@ from gateway.access.tokens import build_authenticator
 from gateway.http.authentication import Authentication
 from gateway.http.csrf import CsrfPrevention
 from gateway.settings import AuthSettings
-from tests.conftest import dev_issuer
+from tests.conftest import asgi_served, dev_issuer
 
 
 @dataclass
@@ -68,20 +66,8 @@ async def _guarded_app() -> AsyncIterator[Guarded]:
         middleware=[Middleware(CsrfPrevention), Middleware(Authentication)],
     )
     app = Starlette(routes=[route], lifespan=lifespan)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Guarded(f"http://127.0.0.1:{port}/graphql", session, reached)
-    finally:
-        server.should_exit = True
-        await task
+    async with asgi_served(app) as url, aiohttp.ClientSession() as session:
+        yield Guarded(f"{url}/graphql", session, reached)
 
 
 @pytest.fixture(scope="module")
