@@ -55,6 +55,42 @@ async def _drain(stream: asyncio.StreamReader, lines: list[str]) -> None:
         lines.append(line.decode(errors="replace"))
 
 
+@dataclass(frozen=True)
+class CliRun:
+    """How a ``summary-gateway`` command ended."""
+
+    returncode: int
+    out: str
+    err: str
+
+
+async def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout_s: float = 60
+) -> CliRun:
+    """``summary-gateway ARGS`` (``python -m gateway.cli``) in a fresh process, to its end; a
+    command still running after ``timeout_s`` is killed and fails the test."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(
+            f"summary-gateway {args[0]} was still running after {timeout_s} s"
+        ) from None
+    assert process.returncode is not None
+    return CliRun(process.returncode, out.decode(), err.decode())
+
+
 @contextlib.asynccontextmanager
 async def gateway_process(
     env: dict[str, str], *args: str, cwd: Path | None = None, workers: int = 1

@@ -11,7 +11,7 @@ copy of the listening socket, and with ``--workers N`` the supervisor closes its
 forwards the signal (else the kernel kept accepting connections no worker would ever serve).
 The shutdown waits for the connections within the grace period (``GATEWAY_OPS__SHUTDOWN_GRACE_S``).
 
-This relies on uvicorn internals, named in ``tests/gateway/test_drain.py`` so that an upgrade
+This relies on uvicorn internals, named in ``tests/gateway/http/test_drain.py`` so that an upgrade
 that changes them fails there first: ``HttpToolsProtocol.shutdown()`` (called once per
 connection when shutdown begins), ``on_headers_complete()`` (makes ``self.cycle``, the request
 being answered), ``RequestResponseCycle.keep_alive`` and ``.response_complete``, and the

@@ -10,7 +10,7 @@ the connection, so at most the limit and one read (64 KiB) are held. The limit i
 bounds both parsers (``gateway/cli/workers.py`` sets it from ``ops.max_header_bytes``).
 
 This relies on uvicorn's ``HttpToolsProtocol`` internals, which
-``tests/gateway/test_header_limit.py`` names so that an upgrade breaks there first:
+``tests/gateway/http/test_header_limit.py`` names so that an upgrade breaks there first:
 ``data_received`` (each read, fed to the parser), the parser callbacks
 ``on_headers_complete`` and ``on_message_complete``, and the ``config``, ``transport`` and
 ``loop`` attributes.

@@ -11,7 +11,7 @@ import aiohttp
 
 from mocks.runner import MockRegistries
 from tests.conftest import bearer, settings_for
-from tests.gateway.test_limits import fan_out
+from tests.gateway.graphql.test_limits import fan_out
 from tests.process_support import gateway_env, gateway_process
 
 # Far above a refusal's few milliseconds, far below the hours the fan-out took expanded.

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from gateway.app import create_app
 from gateway.errors import ConfigurationError
 from gateway.settings import AuditSettings, Settings, SourceSettings
+from tests.process_support import run_cli
 
 
 def _settings_in_a_process_with(env: dict[str, str]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def test_a_well_formed_postgres_dsn_is_accepted(dsn: str) -> None:
     assert audit.postgres_dsn is not None
 
 
-def test_serve_with_a_malformed_dsn_port_says_so_in_one_line_without_a_traceback(
+async def test_serve_with_a_malformed_dsn_port_says_so_in_one_line_without_a_traceback(
     tmp_path: Path,
 ) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
@@ -131,21 +132,14 @@ def test_serve_with_a_malformed_dsn_port_says_so_in_one_line_without_a_traceback
         "GATEWAY_AUDIT__POSTGRES_DSN": "postgresql://gateway:s3cret-pw@127.0.0.1:54x2/audit",
     }
     for command in (["serve", "--port", "0"], ["audit", "head"]):
-        ran = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert ran.returncode == 1, ran.stderr
-        assert "Traceback" not in ran.stderr
-        assert ran.stderr.strip().splitlines() == [
+        ran = await run_cli(*command, env=env)
+        assert ran.returncode == 1, ran.err
+        assert "Traceback" not in ran.err
+        assert ran.err.strip().splitlines() == [
             "summary-gateway: invalid setting audit.postgres_dsn: Value error, "
             "the port of each host must be a number from 1 to 65535"
         ]
-        assert "s3cret-pw" not in ran.stderr + ran.stdout
+        assert "s3cret-pw" not in ran.err + ran.out
 
 
 def test_a_refused_setting_is_not_quoted_even_in_the_exceptions_text() -> None:

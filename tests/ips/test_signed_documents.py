@@ -3,9 +3,7 @@ and ``summary-gateway verify-document`` proves a saved copy came from it unchang
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from pathlib import Path
 
 from gateway.ips.signing import JWKS_PATH
@@ -16,25 +14,14 @@ from tests.conftest import serve, settings_for
 from tests.ips.rules import ips_problems
 from tests.ips.support import fetch_document
 from tests.ips.validation import r4_problems
+from tests.process_support import run_cli
 
 PATIENT = fixture("critical-allergies")
 
 
 async def _verify(document: Path, jwks_url: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "verify-document",
-        str(document),
-        "--jwks",
-        jwks_url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, _err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    ran = await run_cli("verify-document", str(document), "--jwks", jwks_url)
+    return ran.returncode, ran.out
 
 
 async def test_a_served_document_verifies_and_a_changed_byte_does_not(

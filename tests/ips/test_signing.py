@@ -3,14 +3,12 @@ and ``summary-gateway verify-document``."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import hashlib
 import hmac
 import json
 import stat
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +34,7 @@ from gateway.ips.signing import (
 from gateway.settings import AuthSettings, IpsSettings, IssuerSettings, Settings
 from mocks.runner import MockRegistries
 from tests.conftest import serve, served, settings_for
+from tests.process_support import run_cli
 
 DEVICE = {"reference": "urn:uuid:4c7f3c52-0d7a-4a4e-9d0e-6b1f2c3d4e5f", "display": "gateway"}
 SIGNED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -472,18 +471,8 @@ def test_the_app_refuses_to_start_signing_without_a_key(
 
 
 async def _verify_command(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "verify-document",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    ran = await run_cli("verify-document", *args)
+    return ran.returncode, ran.out, ran.err
 
 
 async def test_verify_document_command_tells_valid_from_tampered(

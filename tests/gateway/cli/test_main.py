@@ -57,7 +57,7 @@ def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
     assert main(["export-schema", str(target)]) == 0
     sdl = target.read_text()
     assert "nin: NationalIdentityNumber!\n  ): Patient" in sdl
-    assert sdl == (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
+    assert sdl == (Path(__file__).resolve().parents[3] / "schema.graphql").read_text()
 
 
 async def _wait_for_port(port: int, process: asyncio.subprocess.Process) -> None:

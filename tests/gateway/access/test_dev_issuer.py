@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from gateway.errors import ConfigurationError
 from gateway.settings import AuthSettings, IssuerSettings, Settings
 from mocks.fixtures import fixture
 from tests.conftest import GatewayServer
+from tests.process_support import run_cli
 
 REAL_ISSUER = IssuerSettings(
     issuer="https://helseid-sts.nhn.no",
@@ -49,18 +48,8 @@ def test_the_gateway_refuses_to_start_with_no_issuer_at_all() -> None:
 
 
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    ran = await run_cli(*args, env=env)
+    return ran.returncode, ran.out, ran.err
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from gateway.upstream.binding import BindingMode, bound_patient_ids, reference_t
 from gateway.upstream.fhir import FhirSource, SearchResult
 from mocks.fixtures import fixture
 from tests.conftest import served
-from tests.gateway.test_fhir import fhir_source
+from tests.gateway.upstream.test_fhir import fhir_source
 
 NIN = parse(fixture("home-care-elderly").nin)
 OTHER = parse(fixture("many-medicines").nin)

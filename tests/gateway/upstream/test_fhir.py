@@ -22,7 +22,7 @@ from tests.conftest import served
 
 NIN = parse(fixture("home-care-elderly").nin)
 """Whose data the searches ask for. The answers hold Locations, which are nobody's data: the
-patient binding's checks are tested in tests/gateway/test_binding.py."""
+patient binding's checks are tested in tests/gateway/upstream/test_binding.py."""
 
 Handler = Callable[[web.Request], Any]
 

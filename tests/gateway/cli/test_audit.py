@@ -3,10 +3,8 @@ from the environment."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from tests.audit_support import (
     require_postgres,
     stored_row,
 )
+from tests.process_support import run_cli
 
 
 @dataclass(frozen=True)
@@ -40,20 +39,8 @@ class Run:
 async def audit_cli(env: dict[str, str], *args: str) -> Run:
     """``summary-gateway audit ARGS`` in a fresh process with only ``env``'s GATEWAY_ settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "audit",
-        *args,
-        cwd=REPO_ROOT,
-        env={**clean, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
+    ran = await run_cli("audit", *args, env={**clean, **env}, cwd=REPO_ROOT)
+    return Run(ran.returncode, ran.out, ran.err)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mocks.runner import MockRegistries
 from tests.conftest import SchemaRunner
-from tests.gateway.test_limits import codes, run
+from tests.gateway.graphql.test_limits import codes, run
 
 NIN = "12834122055"
 # registerOngoingTreatment(1) > entries(2) > id(3); cost: the field, replayed, entries, and 10

@@ -42,7 +42,7 @@ def test_an_exception_is_logged_by_type_and_stack_never_by_message(
         logger.exception("resolving failed")
     text = out.getvalue()
     assert "ValueError" in text and "resolving failed" in text
-    assert "test_logging_setup.py" in text, "the stack is there"
+    assert "test_logs.py" in text, "the stack is there"
     assert NIN not in text and "Expected type" not in text
     if kind == "json":
         line = orjson.loads(text)

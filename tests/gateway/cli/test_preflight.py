@@ -3,12 +3,10 @@ on stderr and exit status 1, before it listens."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from mocks.runner import MockRegistries
 from resolvers.examples import SUMMARY_QUERY_FILE
 from tests.conftest import settings_for
-from tests.process_support import gateway_env
+from tests.process_support import gateway_env, run_cli
 
 
 def _closed_port() -> int:
@@ -27,26 +25,9 @@ def _closed_port() -> int:
 
 
 async def _serve(env: dict[str, str], *args: str) -> tuple[int, list[str]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "serve",
-        "--port",
-        "0",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        _out, err = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError("the gateway started instead of refusing") from None
-    assert process.returncode is not None
-    return process.returncode, err.decode().splitlines()
+    # A gateway that starts instead of refusing runs until run_cli's timeout fails the test.
+    ran = await run_cli("serve", "--port", "0", *args, env=env)
+    return ran.returncode, ran.err.splitlines()
 
 
 def _bare_env(**settings: str) -> dict[str, str]:

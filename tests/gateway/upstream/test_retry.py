@@ -18,7 +18,7 @@ from gateway.settings import SourceSettings
 from gateway.upstream.deadline import request_deadline
 from gateway.upstream.fhir import FhirSource
 from gateway.upstream.retry import retry_after_seconds
-from tests.gateway.test_fhir import NIN, _bundle, _serving, fhir_source
+from tests.gateway.upstream.test_fhir import NIN, _bundle, _serving, fhir_source
 
 
 @pytest.fixture

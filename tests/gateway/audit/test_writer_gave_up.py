@@ -1,6 +1,6 @@
 """The access-log writer when a request stops waiting for its commit.
 
-Run as ``python -m tests.gateway.test_audit_writer_gave_up DIR``: one request gives up on its commit
+Run as ``python -m tests.gateway.audit.test_writer_gave_up DIR``: one request gives up on its commit
 while another process holds the SQLite lock, then the write itself fails. asyncio reports a
 future whose exception nobody read when the future is collected, at the latest when the
 process ends, so the test reads the whole process's output.
@@ -54,7 +54,7 @@ def test_a_write_that_fails_after_its_request_gave_up_logs_no_unretrieved_except
     tmp_path: Path,
 ) -> None:
     ran = subprocess.run(
-        [sys.executable, "-m", "tests.gateway.test_audit_writer_gave_up", str(tmp_path)],
+        [sys.executable, "-m", "tests.gateway.audit.test_writer_gave_up", str(tmp_path)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
