@@ -9,6 +9,7 @@ costs no more to start than one of ten.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -23,7 +24,6 @@ from mocks.registry_resources import add_gp_relation
 from mocks.vocabulary import GP_OFFICES
 
 _GENERATED_PREFIX = "pt"
-_SHARED: dict[tuple[str, str], Resource] = {}
 _FIXTURE_PREFIX = "fx-"
 
 
@@ -43,6 +43,9 @@ class Population:
         """How many generated records were built so far (cache misses)."""
         self.edits = RecordEdits()
         """What clients wrote to the core record, laid over the seeded records."""
+        self.others_found: dict[tuple[str, int], int] = {}
+        """For the wrong-patient mode (``mocks/search.py``): (resource type, index searched
+        from) → the index of the next patient with such resources."""
 
     def __len__(self) -> int:
         return self.size
@@ -128,15 +131,13 @@ class Population:
         return None if record is None else record.binaries.get(binary_id)
 
 
+@functools.cache
 def _shared_resources() -> dict[tuple[str, str], Resource]:
-    """Every GP and GP office, as the GP relations of any patient refer to them (built once: the
-    same for every seed)."""
-    if not _SHARED:
-        builder = RecordBuilder(FIXTURES[0].nin, "shared")
-        for office in GP_OFFICES:
-            for doctor in office.doctors:
-                add_gp_relation(builder, office, doctor, dt.date(2024, 1, 2))
-        record = builder.build()
-        for resource in (*record.practitioners, *record.organizations):
-            _SHARED[(resource["resourceType"], resource["id"])] = resource
-    return _SHARED
+    """Every GP and GP office, as the GP relations of any patient refer to them (built on first
+    use, the same for every seed: a constant table, not state)."""
+    builder = RecordBuilder(FIXTURES[0].nin, "shared")
+    for office in GP_OFFICES:
+        for doctor in office.doctors:
+            add_gp_relation(builder, office, doctor, dt.date(2024, 1, 2))
+    record = builder.build()
+    return {(r["resourceType"], r["id"]): r for r in (*record.practitioners, *record.organizations)}

@@ -296,10 +296,8 @@ def _known_params(spec: SearchSpec, mode: ServerMode) -> set[str]:
     return known
 
 
-# How far a wrong-patient server looks for another patient with data of the searched type, and
-# what it found: (seed, size, resource type, index searched from) → index found.
+# How far a wrong-patient server looks for another patient with data of the searched type.
 _OTHERS_SCANNED = 64
-_others_found: dict[tuple[int, int, str, int], int] = {}
 
 
 def _another_patient(
@@ -310,8 +308,9 @@ def _another_patient(
     resources, or the very next one when none of the following ones has any."""
     start = population.index_of(records[0].nin) if records else None
     start = -1 if start is None else start
-    key = (population.seed, population.size, resource_type, start)
-    index = _others_found.get(key)
+    # What was found is kept on the population it was found in (no process-wide memo).
+    found = population.others_found
+    index = found.get((resource_type, start))
     if index is None:
         index = (start + 1) % population.size
         for step in range(1, min(_OTHERS_SCANNED, population.size) + 1):
@@ -319,9 +318,9 @@ def _another_patient(
             if population.record_at(candidate).of_type(resource_type):
                 index = candidate
                 break
-        if len(_others_found) > 10_000:
-            _others_found.clear()
-        _others_found[key] = index
+        if len(found) > 10_000:
+            found.clear()
+        found[(resource_type, start)] = index
     other = population.record(population.nin(index))
     if other is None or any(r.patient_id == other.patient_id for r in records):
         return []
