@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from gateway.access import policy
 from gateway.access.policy import PatientAccess
+from gateway.audit.events import Outcome
 from gateway.graphql.context import Context
 from gateway.graphql.section import Section
 from gateway.identity import NationalIdentityNumber
@@ -82,7 +83,7 @@ async def gather_summary(ctx: Context, nin: NationalIdentityNumber) -> SummaryPa
     access = await find_patient(ctx, nin, SUMMARY_SECTIONS)
     if access is None:
         return None
-    ctx.audit.record(nin.value, SUMMARY_DOCUMENT_FIELD, _granted())
+    ctx.audit.record(nin.value, SUMMARY_DOCUMENT_FIELD, Outcome.GRANTED)
 
     def opened(
         name: str,
@@ -113,9 +114,3 @@ async def gather_summary(ctx: Context, nin: NationalIdentityNumber) -> SummaryPa
             policy.OWN_REGISTRATIONS, own_registrations.own_registrations_section
         ),
     )
-
-
-def _granted() -> Any:
-    from gateway.audit.events import Outcome
-
-    return Outcome.GRANTED
