@@ -179,6 +179,14 @@ class SourceSettings(BaseModel):
     max_in_flight: int = Field(
         default=50, ge=1, description="Searches in flight to this source at once (bulkhead)."
     )
+    batch: bool = Field(
+        default=True,
+        description="Send the searches started together as one FHIR `batch` (one exchange "
+        "instead of several) when the source's CapabilityStatement offers `batch`.",
+    )
+    batch_max_entries: int = Field(
+        default=20, ge=2, le=100, description="Searches per batch at most."
+    )
     patient_binding: BindingMode = Field(
         default=BindingMode.AUTO,
         description="How searches name the patient: `reference` (standard: the identity number "

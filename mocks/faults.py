@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ from mocks.search import PAGE_PARAM
 from mocks.sources import ADMIN_PREFIX, FHIR_BASE_PATH
 
 HANG_LIMIT_S = 3600.0
+BATCH_COUNT = "(batch)"
+"""The request counters' name for FHIR ``batch`` exchanges (their entries count by type)."""
 BROKEN_PAGE_PATH = f"{FHIR_BASE_PATH}/_expired-page"
 _HTML_ERROR_PAGE = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
@@ -194,13 +197,13 @@ class FaultInjector:
         self._wake.set()
         self._wake = asyncio.Event()
 
-    def _fault_for(self, request: web.Request, resource_type: str) -> Fault:
+    def _fault_for(self, resource_type: str, later_page: bool) -> Fault:
         fault = self._fault
         if fault.kind is FaultKind.NONE and not fault.latency_ms:
             return NO_FAULT
         if fault.resource_types and resource_type not in fault.resource_types:
             return NO_FAULT
-        if fault.later_pages_only and PAGE_PARAM not in request.query:
+        if fault.later_pages_only and not later_page:
             return NO_FAULT
         if self._remaining is not None:
             if self._remaining <= 0:
@@ -210,14 +213,51 @@ class FaultInjector:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Count the request, wait the added latency, then answer as the fault says."""
+        """Count the request, wait the added latency, then answer as the fault says.
+
+        A FHIR ``batch`` (``POST [base]``) is one exchange: it is counted, and delayed by the
+        registry's latency, once; its entries are counted and faulted one by one
+        (``answer_entry``), as the requests they stand for would be."""
         if request.path.startswith(ADMIN_PREFIX):
             return await handler(request)
-        resource_type = _resource_type(request.path)
         self._total += 1
+        if request.method == "POST" and request.path.rstrip("/") == FHIR_BASE_PATH:
+            self._counts[BATCH_COUNT] += 1
+            if self._latency_ms:
+                await asyncio.sleep(self._latency_ms / 1000)
+            return await handler(request)
+        resource_type = _resource_type(request.path)
         self._counts[resource_type] += 1
-        fault = self._fault_for(request, resource_type)
-        delay_ms = self._latency_ms + fault.latency_ms
+        return await self._answer(
+            resource_type,
+            PAGE_PARAM in request.query,
+            request,
+            lambda: handler(request),
+            self._latency_ms,
+        )
+
+    async def answer_entry(
+        self,
+        request: web.Request,
+        resource_type: str,
+        later_page: bool,
+        produce: Callable[[], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """One entry of a batch, counted and faulted as a request of its own (the registry's
+        latency was waited once, for the whole batch)."""
+        self._counts[resource_type] += 1
+        return await self._answer(resource_type, later_page, request, produce, 0)
+
+    async def _answer(
+        self,
+        resource_type: str,
+        later_page: bool,
+        request: web.Request,
+        produce: Callable[[], Awaitable[web.StreamResponse]],
+        latency_ms: int,
+    ) -> web.StreamResponse:
+        fault = self._fault_for(resource_type, later_page)
+        delay_ms = latency_ms + fault.latency_ms
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
         kind = fault.kind
@@ -237,7 +277,7 @@ class FaultInjector:
             return web.Response(body=b'{"hello": "world"}', content_type=FHIR_JSON, charset="utf-8")
         if kind is FaultKind.HTML_ERROR_PAGE:
             return web.Response(body=_HTML_ERROR_PAGE, content_type="text/html", charset="utf-8")
-        response = await handler(request)
+        response = await produce()
         if kind is FaultKind.MALFORMED_JSON and isinstance(response, web.Response):
             body = _body_of(response)
             return web.Response(

@@ -26,6 +26,10 @@ correctly, or must refuse to trust:
     A strict R4 server: references by id as in ``standard``, only standard parameters, and the
     dialect's ``:identifier`` modifier is answered with 400 like any other unknown parameter.
 
+``ServerMode.batch`` (on unless switched off) makes the registry take a FHIR ``batch`` and say so
+in its CapabilityStatement (``mocks/batch.py``); off, it answers a batch with 405 and the gateway
+sends each search alone.
+
 ``ServerMode.unknown_params`` names search parameters the server is to not know on top of that
 (as if they were not in its search specs, nor in its CapabilityStatement): ``standard`` then
 ignores and reports them, ``dialect``, ``no-include`` and ``strict`` answer 400, and
@@ -62,6 +66,9 @@ class ServerMode:
 
     mode: Mode = Mode.DIALECT
     unknown_params: frozenset[str] = frozenset()
+    batch: bool = True
+    """Whether the registry takes a FHIR ``batch`` (``POST [base]``) and says so in its
+    CapabilityStatement, as most R4 servers do."""
 
     @classmethod
     def of(cls, mode: Mode | str | ServerMode, unknown_params: Iterable[str] = ()) -> ServerMode:
@@ -75,7 +82,7 @@ class ServerMode:
         """A mode from the admin route's JSON; raises ``ValueError`` on anything odd."""
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object")
-        unknown = set(data) - {"mode", "unknown_params"}
+        unknown = set(data) - {"mode", "unknown_params", "batch"}
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
         name = data.get("mode", Mode.DIALECT.value)
@@ -84,11 +91,18 @@ class ServerMode:
         params = data.get("unknown_params", [])
         if not isinstance(params, list) or not all(isinstance(p, str) and p for p in params):
             raise ValueError("unknown_params must be a list of search parameter names")
-        return cls(Mode(name), frozenset(params))
+        batch = data.get("batch", True)
+        if not isinstance(batch, bool):
+            raise ValueError("batch must be true or false")
+        return cls(Mode(name), frozenset(params), batch)
 
     def to_json(self) -> dict[str, Any]:
         """The mode as the admin route shows it."""
-        return {"mode": self.mode.value, "unknown_params": sorted(self.unknown_params)}
+        return {
+            "mode": self.mode.value,
+            "unknown_params": sorted(self.unknown_params),
+            "batch": self.batch,
+        }
 
 
 DIALECT = ServerMode()

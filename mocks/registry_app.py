@@ -15,8 +15,11 @@ from collections.abc import Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from multidict import MultiMapping
+from yarl import URL
 
 from mocks.admin import admin_routes
+from mocks.batch import answer_batch
 from mocks.datatypes import Resource
 from mocks.edits import WRITABLE_TYPES
 from mocks.faults import FaultInjector
@@ -78,22 +81,28 @@ class _Registry:
             for s in self.searches.values()
         ]
         readable = ("Binary",) if self.binary else ()
-        return fhir_response(
-            capability_statement(self.source.value, self.base_url(request), capabilities, readable)
+        statement = capability_statement(
+            self.source.value, self.base_url(request), capabilities, readable
         )
+        if self.injector.mode.batch:
+            statement["rest"][0]["interaction"] = [{"code": "batch"}]
+        return fhir_response(statement)
 
     async def search(self, request: web.Request) -> web.Response:
-        resource_type = request.match_info["resource_type"]
+        return self.search_answer(request.match_info["resource_type"], request.query, request.url)
+
+    def search_answer(self, resource_type: str, query: MultiMapping[str], url: URL) -> web.Response:
+        """The answer to a search of ``resource_type`` at ``url`` (its ``query``)."""
         spec = self.searches.get(resource_type)
         if spec is None:
             return error_response(
                 404, "not-supported", f"{self.source.value} does not serve {resource_type}"
             )
         try:
-            answer = search(spec, request.query, request.url, self.population, self.injector.mode)
+            answer = search(spec, query, url, self.population, self.injector.mode)
         except SearchError as exc:
             return error_response(400, exc.code, exc.diagnostics)
-        bundle = searchset(answer.page, self.base_url(request))
+        bundle = searchset(answer.page, f"{url.origin()}{FHIR_BASE_PATH}")
         if answer.ignored:
             bundle.setdefault("entry", []).append(_ignored_outcome(spec, answer.ignored))
         return fhir_response(bundle)
@@ -135,6 +144,22 @@ class _Registry:
                 }
             )
         return web.Response(body=binary.data, headers={"Content-Type": binary.content_type})
+
+    async def batch(self, request: web.Request) -> web.StreamResponse:
+        """``POST [base]`` of a FHIR ``batch`` Bundle of GETs (searches and reads): a
+        ``batch-response`` with one entry per request, in order, each answered (and faulted,
+        and counted) as the request alone would be (``mocks/batch.py``)."""
+        if not self.injector.mode.batch:
+            return error_response(405, "not-supported", f"{self.source.value} takes no batch")
+        return await answer_batch(request, self.injector, self._entry_answer)
+
+    async def _entry_answer(self, url: URL) -> web.Response:
+        parts = url.path.removeprefix(FHIR_BASE_PATH).strip("/").split("/")
+        if len(parts) == 1:
+            return self.search_answer(parts[0], url.query, url)
+        if len(parts) == 2 and parts[0] != "Binary":
+            return self.read_resource(parts[0], parts[1])
+        return error_response(400, "not-supported", "the batch entry's URL is not understood")
 
 
 def _ignored_outcome(spec: SearchSpec, ignored: Sequence[str]) -> Resource:
@@ -187,6 +212,7 @@ def create_registry_app(
     app.add_routes(
         [
             web.get(f"{FHIR_BASE_PATH}/metadata", registry.metadata),
+            web.post(FHIR_BASE_PATH, registry.batch),
             web.get(f"{FHIR_BASE_PATH}/{{resource_type}}", registry.search),
             web.get(f"{FHIR_BASE_PATH}/{{resource_type}}/{{id}}", registry.read),
             *admin_routes(injector),

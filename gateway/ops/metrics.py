@@ -106,7 +106,17 @@ def operation_label(name: str | None) -> str:
 class SourceMetrics:
     """One source's metric children, bound once: what ``gateway/upstream/guard.py`` reports to."""
 
-    __slots__ = ("_breaker", "_calls", "_latency", "_state", "hit", "miss", "stale")
+    __slots__ = (
+        "_batch_entries",
+        "_batches",
+        "_breaker",
+        "_calls",
+        "_latency",
+        "_state",
+        "hit",
+        "miss",
+        "stale",
+    )
 
     def __init__(self, metrics: GatewayMetrics, source: str) -> None:
         lookups = metrics.cache_lookups
@@ -116,6 +126,8 @@ class SourceMetrics:
         self._calls = {o: metrics.upstream_calls.labels(source, o) for o in SOURCE_OUTCOMES}
         self._latency = metrics.upstream_seconds.labels(source)
         self._breaker = metrics.breaker_state.labels(source)
+        self._batches = metrics.upstream_batches.labels(source)
+        self._batch_entries = metrics.upstream_batch_entries.labels(source)
         self._state: CircuitState | None = None
         self.breaker(CircuitState.CLOSED)
 
@@ -126,6 +138,11 @@ class SourceMetrics:
             self._latency.observe(seconds)
         if state is not self._state:
             self.breaker(state)
+
+    def batched(self, entries: int) -> None:
+        """One FHIR batch carrying ``entries`` searches went to the source."""
+        self._batches.inc()
+        self._batch_entries.inc(entries)
 
     def breaker(self, state: CircuitState) -> None:
         """The source's breaker as this process sees it now (set when it changed; ``/readyz``
@@ -251,6 +268,19 @@ class GatewayMetrics:
             "Time of one search at a source, pages and retries included.",
             ["source"],
             buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.upstream_batches = Counter(
+            "gateway_upstream_batches",
+            "FHIR batch exchanges sent to a source (gateway/upstream/batch.py); their searches "
+            "also count in gateway_upstream_calls.",
+            ["source"],
+            registry=reg,
+        )
+        self.upstream_batch_entries = Counter(
+            "gateway_upstream_batch_entries",
+            "Searches sent inside FHIR batches.",
+            ["source"],
             registry=reg,
         )
         self.cache_lookups = Counter(

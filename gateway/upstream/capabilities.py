@@ -34,6 +34,7 @@ class Capabilities:
     fhir_version: str | None = None
     types: Mapping[str, TypeCapability] = field(default_factory=dict)
     batch: bool = False
+    """The server takes a ``batch`` Bundle (``gateway/upstream/batch.py``)."""
 
     @classmethod
     def unpublished(cls) -> Capabilities:
@@ -49,9 +50,9 @@ class Capabilities:
         for rest in _list(statement.get("rest")):
             if rest.get("mode", "server") != "server":
                 continue
-            batch = batch or any(
-                i.get("code") in ("batch", "transaction") for i in _list(rest.get("interaction"))
-            )
+            # Only ``batch``: a server offering ``transaction`` alone may refuse a batch, and a
+            # transaction fails whole where a batch's entries fail one by one.
+            batch = batch or any(i.get("code") == "batch" for i in _list(rest.get("interaction")))
             for resource in _list(rest.get("resource")):
                 name = resource.get("type")
                 if not isinstance(name, str):

@@ -27,9 +27,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import aiohttp
+import orjson
 
 from gateway.errors import (
     SourceAuthFailed,
@@ -43,6 +44,7 @@ from gateway.errors import (
 from gateway.execution.shared_list import shared
 from gateway.identity import NationalIdentityNumber
 from gateway.settings import SourceSettings
+from gateway.upstream.batch import ALONE, EntryAnswer, SearchBatcher, batch_bundle, entry_answers
 from gateway.upstream.binding import (
     BindingMode,
     PatientBinding,
@@ -56,7 +58,7 @@ from gateway.upstream.credentials import Credentials
 from gateway.upstream.deadline import bounded, remaining
 from gateway.upstream.fan_out import LIVE, Page, Provenance
 from gateway.upstream.guard import Read, Served, Upstream
-from gateway.upstream.http_errors import Peer, exchange, fhir_resource, raise_for_status
+from gateway.upstream.http_errors import Answer, Peer, exchange, fhir_resource, raise_for_status
 from gateway.upstream.retry import retrying, transient
 
 T = TypeVar("T")
@@ -67,6 +69,11 @@ Resource = Mapping[str, Any]
 log = logging.getLogger("gateway.fhir")
 
 _ACCEPT = {"Accept": "application/fhir+json"}
+_BATCH_HEADERS = {**_ACCEPT, "Content-Type": "application/fhir+json"}
+# Left as they are in a batch entry's URL, as aiohttp leaves them in a query string: some servers
+# (Medplum's router) match ``_include=Type:param`` without decoding ``%3A`` first.
+_QUERY_SAFE = ":|,/"
+_INCLUDES = ("_include", "_revinclude")
 # Parameters that shape an answer rather than filter it: a server may leave them out of its
 # ``self`` link or warn about them (an ``_include`` not honoured is then fetched or reported by the
 # source module) without having shown anything that is not the patient's.
@@ -160,6 +167,8 @@ class FhirSource:
         )
         """How this source's searches name the patient; None until ``auto`` has chosen."""
         self._bindings: OrderedDict[str, tuple[float, PatientBinding]] = OrderedDict()
+        self.batcher = SearchBatcher(self._send_batch, settings.batch_max_entries)
+        self._batch_refused = False  # a batch was refused since the capabilities were read
 
     @property
     def routes(self) -> str:
@@ -259,6 +268,7 @@ class FhirSource:
         # CapabilityStatement on every request either.
         found = await self.upstream.guarded(self._capability_statement)
         self._capabilities, self._capabilities_read_at = found, time.monotonic()
+        self._batch_refused = False
         if self.binding_mode is None:
             self.binding_mode = (
                 BindingMode.REFERENCE
@@ -607,33 +617,111 @@ class FhirSource:
         left = remaining()
         if left is not None and left <= 0:
             raise SourceTimeout(self.name, f"{self._label} was not asked: no time was left")
+        if params is not None and expected == "Bundle" and self._batches(params):
+            entry = await self._batched(url, params)
+            if entry is not ALONE:
+                return self._entry_bundle(entry)
+        answer = await self._send("GET", url, params=params)
+        raise_for_status(self._peer, answer)
+        return fhir_resource(self._peer, answer.body, expected)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        body: bytes | None = None,
+        timeout_s: float | None = None,
+    ) -> Answer:
+        """One exchange with the source, authorised; a 401 renews the credentials once.
+        ``timeout_s``: the whole exchange's time (default: the source's, cut to the request's
+        deadline)."""
+        headers = _BATCH_HEADERS if body is not None else _ACCEPT
         for attempt in range(2):
             # Asked for each try: a 401 may have made the credentials renew their token.
-            sent = await self._credentials.authorize("GET", url)
+            sent = await self._credentials.authorize(method, url)
             timeout = aiohttp.ClientTimeout(
-                total=bounded(self._settings.timeout_s),
+                total=bounded(self._settings.timeout_s) if timeout_s is None else timeout_s,
                 sock_connect=bounded(self._settings.connect_timeout_s),
             )
             answer = await exchange(
                 self._session,
                 self._peer,
-                "GET",
+                method,
                 url,
                 params=params,
-                headers={**_ACCEPT, **sent.headers} if sent.headers else _ACCEPT,
+                data=body,
+                headers={**headers, **sent.headers} if sent.headers else headers,
                 timeouts=timeout,
                 ssl=self._credentials.ssl,
             )
             retry = self._credentials.answered(sent, url, answer.status, answer.headers)
             if answer.status != 401:
-                break
+                return answer
             if attempt == 1 or not retry:
-                log.warning("%s: the registry refused the gateway's credentials", self.name)
-                raise SourceAuthFailed(
-                    self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
-                )
-        raise_for_status(self._peer, answer)
-        return fhir_resource(self._peer, answer.body, expected)
+                break
+        log.warning("%s: the registry refused the gateway's credentials", self.name)
+        raise SourceAuthFailed(
+            self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
+        )
+
+    def _batches(self, params: Sequence[tuple[str, str]]) -> bool:
+        """Whether this first page goes through the batcher: the setting allows it, the source's
+        CapabilityStatement (once read) offers ``batch``, and the search includes nothing.
+
+        A server may run a batch entry's search differently from the same GET: Medplum's router
+        drops ``_include`` in batch entries without a word (and writes no ``self`` link there to
+        tell), so a search with includes is always sent on its own."""
+        known = self._capabilities
+        return (
+            self._settings.batch
+            and not self._batch_refused
+            and known is not None
+            and known.batch
+            and not any(name.startswith(_INCLUDES) for name, _ in params)
+        )
+
+    async def _batched(self, url: str, params: Sequence[tuple[str, str]]) -> EntryAnswer:
+        """This search's entry of a batch (``ALONE`` when no other search came with it), waited
+        for no longer than the request's deadline."""
+        relative = url.removeprefix(f"{self.base_url}/")
+        answer = self.batcher.submit(
+            f"{relative}?{urlencode(params, safe=_QUERY_SAFE, quote_via=quote)}"
+        )
+        left = remaining()
+        try:
+            # Shielded: the batch carries other searches, which this one's end must not cancel.
+            return await asyncio.wait_for(asyncio.shield(answer), left)
+        except TimeoutError:
+            raise SourceTimeout(self.name, f"{self._label} did not answer in time") from None
+
+    def _entry_bundle(self, entry: EntryAnswer) -> Resource:
+        """A batch entry judged as a plain answer would be: its status, then its searchset."""
+        raise_for_status(self._peer, Answer(entry.status, {}, b""))
+        resource = entry.resource
+        if resource is None or resource.get("resourceType") != "Bundle":
+            raise SourceBadResponse(self.name, f"{self._label} did not answer with a FHIR Bundle")
+        return resource
+
+    async def _send_batch(self, relative_urls: list[str]) -> list[EntryAnswer]:
+        """``POST [base]`` of a ``batch`` Bundle; its ``batch-response`` entries, in order."""
+        body = orjson.dumps(batch_bundle(relative_urls))
+        if self.upstream.metrics is not None:
+            self.upstream.metrics.batched(len(relative_urls))
+        answer = await self._send(
+            "POST", self.base_url, body=body, timeout_s=self._settings.timeout_s
+        )
+        if 400 <= answer.status < 500 and answer.status not in (401, 429):
+            # The server refused the batch itself (it no longer takes one, or not this one):
+            # each search goes on its own, and no batch is sent until its CapabilityStatement
+            # is read again.
+            log.warning("%s: the registry refused a batch; searches go one by one", self.name)
+            self._batch_refused = True
+            return [ALONE] * len(relative_urls)
+        raise_for_status(self._peer, answer, "a batch")
+        bundle = fhir_resource(self._peer, answer.body, "Bundle")
+        return entry_answers(self.name, self._label, bundle, len(relative_urls))
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:

@@ -306,17 +306,20 @@ async def test_admin_route_switches_shows_and_resets_the_mode(
 ) -> None:
     admin = registries.base_urls[Source.CORE_RECORD].removesuffix("/fhir") + "/_admin/mode"
     async with session.get(admin) as response:
-        assert await response.json() == {"mode": "dialect", "unknown_params": []}
-    body = {"mode": "standard", "unknown_params": ["status"]}
+        assert await response.json() == {"mode": "dialect", "unknown_params": [], "batch": True}
+    body = {"mode": "standard", "unknown_params": ["status"], "batch": False}
     async with session.put(admin, json=body) as response:
         assert response.status == 200
         assert await response.json() == body
-    assert registries.mode(Source.CORE_RECORD) == ServerMode.of(Mode.STANDARD, ["status"])
+    assert registries.mode(Source.CORE_RECORD) == ServerMode(
+        Mode.STANDARD, frozenset({"status"}), batch=False
+    )
     assert registries.mode(Source.DOCUMENTS) == DIALECT
     bad_bodies: list[object] = [
         {"mode": "lenient"},
         {"mode": "strict", "extra": 1},
         {"unknown_params": "x"},
+        {"batch": "yes"},
         [],
     ]
     for bad in bad_bodies:
@@ -325,7 +328,7 @@ async def test_admin_route_switches_shows_and_resets_the_mode(
     async with session.put(admin, data=b"{not json") as response:
         assert response.status == 400
     async with session.delete(admin) as response:
-        assert await response.json() == {"mode": "dialect", "unknown_params": []}
+        assert await response.json() == {"mode": "dialect", "unknown_params": [], "batch": True}
     assert registries.mode(Source.CORE_RECORD) == DIALECT
     assert registries.stats(Source.CORE_RECORD).total == 0, "admin requests are not counted"
 
