@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int, help="concurrent connections (32)")
     parser.add_argument("--workers", type=int, nargs="+", help="worker counts to measure (1 2)")
     parser.add_argument("--no-peer", action="store_true", help="skip the Hive Gateway peer")
+    parser.add_argument(
+        "--no-mock-memo",
+        action="store_true",
+        help="the registries search and encode every answer afresh (default: memoised)",
+    )
     parser.add_argument("--postgres-dsn", help="PostgreSQL for the access-log variants")
     parser.add_argument("--redis-url", help="Redis for the cache variants")
     parser.add_argument("--results-dir", type=Path, help="where to write (bench/results)")
@@ -52,7 +57,8 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         "results_dir": args.results_dir,
     }
     config = replace(config, **{k: v for k, v in given.items() if v is not None})
-    return replace(config, peer=False) if args.no_peer else config
+    config = replace(config, peer=False) if args.no_peer else config
+    return replace(config, memoised_mocks=False) if args.no_mock_memo else config
 
 
 def run(config: BenchConfig) -> tuple[dict[str, Any], Path]:
@@ -68,6 +74,7 @@ def run(config: BenchConfig) -> tuple[dict[str, Any], Path]:
         "duration_s": config.duration_s,
         "rounds": config.rounds,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "registries": {"processes": "one per registry", "memoised": config.memoised_mocks},
         **figures,
         "elapsed_s": round(time.monotonic() - started, 1),
     }

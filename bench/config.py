@@ -54,6 +54,7 @@ class BenchConfig:
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
     redis_url: str = "redis://127.0.0.1:6379/0"
     population: int = 1000
+    memoised_mocks: bool = True  # registries answer repeated reads from a memo (mocks/memo.py)
     results_dir: Path = field(default=RESULTS_DIR)
     smoke: bool = False
 

@@ -23,8 +23,14 @@ class Measurement:
 
     server: str
     load: wrk.LoadResult
-    cpu_ms_per_request: float
+    cpu_ms_per_request: float  # the server's processes (the gateway's, the peer's, ...)
     upstream_calls_per_request: float  # searches per Consent read: see Stack.upstream_calls
+    registries_cpu_ms_by_source: Mapping[str, float]  # per request: the mocks' own cost
+
+    @property
+    def registries_cpu_ms_per_request(self) -> float:
+        """CPU ms every mock registry process spent, per request served."""
+        return sum(self.registries_cpu_ms_by_source.values())
 
     @property
     def rps(self) -> float:
@@ -45,6 +51,10 @@ class Measurement:
             "bytes_per_request": round(self.load.bytes_read / max(self.load.requests, 1)),
             "cpu_ms_per_request": round(self.cpu_ms_per_request, 3),
             "upstream_calls_per_request": round(self.upstream_calls_per_request, 2),
+            "registries_cpu_ms_per_request": round(self.registries_cpu_ms_per_request, 3),
+            "registries_cpu_ms_by_source": {
+                source: round(ms, 3) for source, ms in self.registries_cpu_ms_by_source.items()
+            },
         }
 
 
@@ -75,6 +85,16 @@ class Target:
         self._check(answer)
         return answer
 
+    def send_each(self) -> None:
+        """Send every body once (a few at a time), checking each answer."""
+        with concurrent.futures.ThreadPoolExecutor(PRIME_CONCURRENCY) as pool:
+            answers = pool.map(
+                lambda body: post(self.server.url + self._path, body, self._headers),
+                self._bodies,
+            )
+            for answer in answers:
+                self._check(answer)
+
     def prime(self) -> None:
         """Send every body until a whole pass is served from the cache (Consent reads aside).
 
@@ -84,13 +104,7 @@ class Target:
         """
         for _ in range(PRIME_MAX_PASSES):
             self.stack.reset_upstream_calls()
-            with concurrent.futures.ThreadPoolExecutor(PRIME_CONCURRENCY) as pool:
-                answers = pool.map(
-                    lambda body: post(self.server.url + self._path, body, self._headers),
-                    self._bodies,
-                )
-                for answer in answers:
-                    self._check(answer)
+            self.send_each()
             calls, summaries = self.stack.upstream_calls()
             if calls <= summaries:
                 return
@@ -101,6 +115,7 @@ class Target:
         self.check()
         self.stack.reset_upstream_calls()
         cpu_before = self.server.cpu_s()
+        registries_before = self.stack.registries_cpu_s()
         result = wrk.run(
             self.server.url + self._path,
             self._script(min(2, connections)),
@@ -108,6 +123,7 @@ class Target:
             duration_s=duration_s,
         )
         cpu_after = self.server.cpu_s()
+        registries_after = self.stack.registries_cpu_s()
         calls, summaries = self.stack.upstream_calls()
         self.check()
         requests = max(result.requests, 1)
@@ -116,6 +132,10 @@ class Target:
             load=result,
             cpu_ms_per_request=(cpu_after - cpu_before) * 1000 / requests,
             upstream_calls_per_request=calls / summaries if summaries else 0.0,
+            registries_cpu_ms_by_source={
+                source: (registries_after[source] - before) * 1000 / requests
+                for source, before in registries_before.items()
+            },
         )
 
     def _script(self, threads: int) -> Path:

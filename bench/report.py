@@ -73,7 +73,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"Patient `{results['patient']}` and {results['panel_size'] - 1} others of the same size "
         f"in turn; {results['connections']} connections unless stated; "
-        f"{results['duration_s']:g} s a run, {results['rounds']} round(s).",
+        f"{results['duration_s']:g} s a run, {results['rounds']} round(s). {_registries(results)}",
         "",
         "| figure | measured | ratio |",
         "|---|---|---|",
@@ -92,10 +92,30 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _registries(results: dict[str, Any]) -> str:
+    registries = results.get("registries")
+    if registries is None:  # a results file from before the registries were measured
+        return ""
+    memo = "answers memoised" if registries["memoised"] else "every answer computed afresh"
+    return (
+        f"Mock registries: {registries['processes']}, {memo}. CPU is per summary (per request): "
+        "the server's own processes, then the mock registries'."
+    )
+
+
+def _cpu(figures: dict[str, Any], server: str = "gateway") -> str:
+    """``gateway 3.51 + registries 0.20 ms CPU``: the server's CPU and the registries' apart."""
+    cpu = f"{server} {figures['cpu_ms_per_request']:.2f}"
+    registries = figures.get("registries_cpu_ms_per_request")
+    if registries is not None:
+        cpu += f" + registries {registries:.2f}"
+    return cpu + " ms CPU"
+
+
 def _fanout_rows(results: dict[str, Any]) -> list[str]:
     return [
         f"| 1. fan-out, sources at {row['latency_ms']} ms (cold, 1 connection) "
-        f"| p50 {row['p50_ms']:.1f} ms | {row['ratio']:.2f}x slowest source |"
+        f"| p50 {row['p50_ms']:.1f} ms ({_cpu(row['run'])}) | {row['ratio']:.2f}x slowest source |"
         for row in results["fanout"]["rows"]
     ]
 
@@ -106,13 +126,13 @@ def _warm_rows(results: dict[str, Any]) -> list[str]:
         w, summary = warm["workers"], warm["warm"]
         lines.append(
             f"| 2. warm cost, {w} worker(s) | {summary['rps']:,.0f} req/s, "
-            f"{summary['cpu_ms_per_request']:.2f} ms CPU/req, p99 {summary['p99_ms']:.1f} ms "
+            f"{_cpu(summary)}/req, p99 {summary['p99_ms']:.1f} ms "
             f"| |"
         )
     for variant in results["variants"]:
         lines.append(
             f"| 2. warm cost, {variant['variant']}, {variant['workers']} worker(s) "
-            f"| {variant['rps']:,.0f} req/s, {variant['cpu_ms_per_request']:.2f} ms CPU/req, "
+            f"| {variant['rps']:,.0f} req/s, {_cpu(variant)}/req, "
             f"p99 {variant['p99_ms']:.1f} ms | |"
         )
     for service, why in results.get("variants_skipped", {}).items():
@@ -149,13 +169,13 @@ def _cold_rows(results: dict[str, Any]) -> list[str]:
     for cold in results["cold"]:
         ours = cold["ours"]
         measured = (
-            f"ours {ours['rps']:,.0f} req/s ({ours['cpu_ms_per_request']:.2f} ms CPU, "
+            f"ours {ours['rps']:,.0f} req/s ({_cpu(ours)}, "
             f"{ours['upstream_calls_per_request']:.1f} calls/req)"
         )
         if "peer" in cold:
             peer = cold["peer"]
             measured += (
-                f", peer {peer['rps']:,.0f} req/s ({peer['cpu_ms_per_request']:.2f} ms CPU, "
+                f", peer {peer['rps']:,.0f} req/s ({_cpu(peer, 'peer')}, "
                 f"{peer['upstream_calls_per_request']:.1f} calls/req)"
             )
             ratio = f"{cold['ours_over_peer']:.2f}x (ours/peer)"

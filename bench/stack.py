@@ -28,6 +28,7 @@ import redis
 from bench.config import PEER_DIR, PROJECT_DIR, BenchConfig, Variant
 from bench.issuer import Issuer
 from bench.servers import Server, free_port, python_argv
+from mocks.sources import ADMIN_PREFIX, Source, base_url
 from resolvers.examples import SUMMARY_QUERY_FILE
 
 WARM_TTL_S = 86400  # longer than any run: every read after warm-up is a cache hit
@@ -45,7 +46,7 @@ class Stack:
         self.logs.mkdir()
         self.issuer = Issuer()
         self.mock_urls: dict[str, str] = {}
-        self._mocks: subprocess.Popen[bytes] | None = None
+        self._registries: dict[str, Server] = {}
         self._schemas: list[str] = []
         self._namespaces: list[str] = []
         self._documents = self.workdir / "documents"
@@ -54,23 +55,12 @@ class Stack:
         self._count = 0
 
     def __enter__(self) -> Stack:
-        self.issuer.__enter__()
-        with (self.logs / "mocks.log").open("ab") as log:
-            self._mocks = subprocess.Popen(
-                python_argv(
-                    "-m", "bench.mock_registries", "--population", str(self.config.population)
-                ),
-                stdout=subprocess.PIPE,
-                stderr=log,
-                cwd=PROJECT_DIR,  # bench/ is not installed: it runs from the checkout
-                start_new_session=True,
-            )
-        assert self._mocks.stdout is not None
-        line = self._mocks.stdout.readline()
-        if not line:
-            self.__exit__(None, None, None)
-            raise RuntimeError(f"the mock registries did not start; see {self.logs}/mocks.log")
-        self.mock_urls = json.loads(line)
+        try:
+            self.issuer.__enter__()
+            self._start_registries()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
         return self
 
     def __exit__(
@@ -79,9 +69,8 @@ class Stack:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._mocks is not None:
-            self._mocks.terminate()
-            self._mocks.wait(10)
+        for registry in self._registries.values():
+            registry.stop()
         self.issuer.__exit__(None, None, None)
         _drop_schemas(self.config.postgres_dsn, self._schemas)
         _forget_namespaces(self.config.redis_url, self._namespaces)
@@ -91,6 +80,37 @@ class Stack:
             print(f"bench failed; the servers' logs are kept in {self.logs}", file=sys.stderr)
 
     # -- the mock registries ------------------------------------------------------------------
+
+    def _start_registries(self) -> None:
+        """One process per registry, all started at once, each serving the same seeded
+        population (so the data is what one process serving all six would answer)."""
+        for source in Source:
+            port = free_port()
+            argv = python_argv(
+                "-m", "bench.mock_registries", "--only", source.value, "--port", str(port),
+                "--population", str(self.config.population),
+                *(["--memoise"] if self.config.memoised_mocks else []),
+            )  # fmt: skip
+            self._registries[source.value] = Server(
+                f"mock-{source.value}",
+                argv,
+                port=port,
+                cwd=PROJECT_DIR,  # bench/ is not installed: it runs from the checkout
+                ready_path=f"{ADMIN_PREFIX}/stats",  # admin requests are not counted
+                log_dir=self.logs,
+            )
+        for registry in self._registries.values():
+            registry.launch()
+        for registry in self._registries.values():
+            registry.wait_ready()
+        self.mock_urls = {
+            source: base_url("127.0.0.1", registry.port)
+            for source, registry in self._registries.items()
+        }
+
+    def registries_cpu_s(self) -> dict[str, float]:
+        """CPU seconds each registry's process has used so far, by source."""
+        return {source: registry.cpu_s() for source, registry in self._registries.items()}
 
     def set_latency(self, latency_ms: int) -> None:
         """Delay every registry's answers by ``latency_ms``."""

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from mocks import core_record, documents, gp_registry, lab_results, prescriptions, visit_history
 from mocks.faults import NO_FAULT, Fault, FaultInjector, FaultKind, RequestStats
+from mocks.memo import AnswerMemo
 from mocks.modes import DIALECT, ServerMode
 from mocks.population import Population
 from mocks.sources import DEFAULT_HOST, Source, base_url
@@ -33,7 +34,11 @@ def create_app(
 
 
 class MockServer:
-    """A registry listening on ``host:port`` (port 0 picks a free one at start)."""
+    """A registry listening on ``host:port`` (port 0 picks a free one at start).
+
+    ``memoise`` keeps the encoded answers of reads until the next write (``mocks/memo.py``): for
+    the benchmark, never for tests or the demo.
+    """
 
     def __init__(
         self,
@@ -45,6 +50,7 @@ class MockServer:
         fault: Fault = NO_FAULT,
         latency_ms: int = 0,
         mode: ServerMode = DIALECT,
+        memoise: bool = False,
     ) -> None:
         self.source = source
         self.host = host
@@ -52,6 +58,9 @@ class MockServer:
         self.injector = FaultInjector(latency_ms=latency_ms, mode=mode)
         self._initial_fault = fault
         self._app = create_app(source, population, self.injector)
+        self.memo = AnswerMemo(self.injector) if memoise else None
+        if self.memo is not None:  # the innermost middleware: faults and counts apply first
+            self._app.middlewares.append(self.memo.middleware)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 

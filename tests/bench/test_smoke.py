@@ -21,6 +21,7 @@ import redis
 import redis.exceptions
 
 from bench.stack import peer_installed
+from mocks.sources import Source
 from tests.audit_support import require_postgres
 from tests.conftest import REDIS_URL
 
@@ -89,6 +90,25 @@ def _ordered(summary: dict[str, Any], *, summaries: bool = True) -> None:
     assert summary["cpu_ms_per_request"] > 0
 
 
+def _registries_worked(summary: dict[str, Any]) -> None:
+    """Every registry ran in a process of its own, and the registries' CPU was counted (a
+    single registry's may read 0 in a short run: /proc counts CPU in 10 ms ticks)."""
+    assert summary["registries_cpu_ms_per_request"] > 0
+    for run in summary["runs"]:
+        by_source = run["registries_cpu_ms_by_source"]
+        assert sorted(by_source) == sorted(s.value for s in Source)
+        assert run["registries_cpu_ms_per_request"] == pytest.approx(
+            sum(by_source.values()), abs=0.01
+        )
+
+
+def test_the_registries_run_one_process_each_with_memoised_answers(
+    smoke_results: dict[str, Any],
+) -> None:
+    assert smoke_results["registries"] == {"processes": "one per registry", "memoised": True}
+    assert "registries" in smoke_results["_markdown"]
+
+
 def test_fanout_ratio_is_measured_at_each_latency(smoke_results: dict[str, Any]) -> None:
     rows = smoke_results["fanout"]["rows"]
     assert [row["latency_ms"] for row in rows] == [20, 50, 100]
@@ -96,6 +116,10 @@ def test_fanout_ratio_is_measured_at_each_latency(smoke_results: dict[str, Any])
         # A summary cannot come back before its registries have answered.
         assert row["p50_ms"] >= row["latency_ms"]
         assert 1.0 <= row["ratio"] < 100
+        # The gateway's CPU and the registries' apart (a few summaries a second at one
+        # connection: /proc counts CPU in 10 ms ticks, so either may read 0 in a 1 s run).
+        assert row["cpu_ms_per_request"] >= 0
+        assert row["registries_cpu_ms_per_request"] >= 0
     assert smoke_results["fanout"]["worst_ratio"] == max(row["ratio"] for row in rows)
 
 
@@ -132,9 +156,11 @@ def test_cold_work_calls_every_search_and_meets_the_peer_when_installed(
     _ordered(cold["ours"])
     # Cache off: every summary makes all of its searches (14 for these patients).
     assert cold["ours"]["upstream_calls_per_request"] >= 14
+    _registries_worked(cold["ours"])
     if peer_installed():
         _ordered(cold["peer"], summaries=False)
         assert cold["peer"]["upstream_calls_per_request"] >= 14
+        _registries_worked(cold["peer"])
         assert cold["ours_over_peer"] > 0
     else:
         assert "peer" not in cold
