@@ -21,7 +21,7 @@ from aiohttp import web
 from yarl import URL
 
 from mocks.faults import FaultInjector
-from mocks.fhir import error_response, fhir_response
+from mocks.fhir import FHIR_JSON, error_response
 from mocks.search import PAGE_PARAM
 from mocks.sources import FHIR_BASE_PATH
 
@@ -48,20 +48,22 @@ async def answer_batch(
     responses = await asyncio.gather(
         *(_entry(request, injector, answer, origin, entry) for entry in entries)
     )
-    out = []
+    parts = []
     for response in responses:
         body = response.body if isinstance(response, web.Response) else None
-        if (
-            not isinstance(body, bytes | bytearray)
-            or response.content_type != "application/fhir+json"
-        ):
+        if not isinstance(body, bytes | bytearray) or response.content_type != FHIR_JSON:
             return response
         try:
-            resource = orjson.loads(body)
+            orjson.loads(body)  # checked, then spliced in as it is: not decoded and re-encoded
         except orjson.JSONDecodeError:
             return response
-        out.append({"resource": resource, "response": {"status": _status_line(response)}})
-    return fhir_response({"resourceType": "Bundle", "type": "batch-response", "entry": out})
+        status = orjson.dumps({"status": _status_line(response)})
+        parts.append(b'{"resource":%b,"response":%b}' % (bytes(body), status))
+    return web.Response(
+        body=b'{"resourceType":"Bundle","type":"batch-response","entry":[%b]}' % b",".join(parts),
+        content_type=FHIR_JSON,
+        charset="utf-8",
+    )
 
 
 async def _entry(

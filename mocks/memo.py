@@ -10,16 +10,18 @@ counters apply to every request, memoised or not. An answer is keyed by everythi
 the method, the URL as sent (its origin makes the ``fullUrl``s, its query, in the order given, is
 echoed in the ``self`` link), the ``Accept`` header (``Binary`` reads) and the server mode. Only
 200 answers are kept. Any write over HTTP clears it (a ``POST`` to the base excepted: a FHIR
-``batch`` only reads); edits made through Python (``Population.edits``) do not, so a server that
+``batch`` only reads, and its entries are answered through the memo too, ``entries``); edits made through Python (``Population.edits``) do not, so a server that
 memoises is changed only over HTTP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
+from yarl import URL
 
 from mocks.faults import FaultInjector
 from mocks.modes import ServerMode
@@ -32,6 +34,9 @@ _BASE_PATHS = frozenset({FHIR_BASE_PATH, f"{FHIR_BASE_PATH}/"})
 _SENT_HEADERS = frozenset({hdrs.CONTENT_LENGTH.lower(), hdrs.DATE.lower(), hdrs.SERVER.lower()})
 
 _Key = tuple[str, str, str, ServerMode]
+MEMO_KEY = "mocks.memo"
+"""Where a batch request finds the memo (``AnswerMemo.entries``): its entries are reads too."""
+EntryAnswer = Callable[[URL], Awaitable[web.Response]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +65,43 @@ class AnswerMemo:
         self._answers.clear()
         self._generation += 1
 
+    def entries(self, answer: EntryAnswer) -> EntryAnswer:
+        """``answer`` (a batch entry's, by its absolute URL) answered from the memo when it can
+        be: a batch's GETs are the same reads as the requests alone."""
+
+        async def memoised(url: URL) -> web.Response:
+            key = (hdrs.METH_GET, str(url), "", self._injector.mode)
+            kept = self._answers.get(key)
+            if kept is not None:
+                return kept.response()
+            generation = self._generation
+            response = await answer(url)
+            self._keep(key, generation, response)
+            return response
+
+        return memoised
+
+    def _keep(self, key: _Key, generation: int, response: web.StreamResponse) -> None:
+        if (
+            generation == self._generation
+            and type(response) is web.Response
+            and response.status == 200
+            and isinstance(response.body, bytes)
+        ):
+            headers = tuple(
+                (name, value)
+                for name, value in response.headers.items()
+                if name.lower() not in _SENT_HEADERS
+            )
+            self._answers[key] = _Answer(response.status, response.body, headers)
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Answer a repeated read from the memo; clear it after any write."""
-        if request.method in _WRITES and not _is_batch(request):
+        if _is_batch(request):
+            request[MEMO_KEY] = self
+            return await handler(request)
+        if request.method in _WRITES:
             try:
                 return await handler(request)
             finally:
@@ -82,18 +120,7 @@ class AnswerMemo:
         # A write finishing while this read awaited would make its answer stale on arrival.
         generation = self._generation
         response = await handler(request)
-        if (
-            generation == self._generation
-            and type(response) is web.Response
-            and response.status == 200
-            and isinstance(response.body, bytes)
-        ):
-            headers = tuple(
-                (name, value)
-                for name, value in response.headers.items()
-                if name.lower() not in _SENT_HEADERS
-            )
-            self._answers[key] = _Answer(response.status, response.body, headers)
+        self._keep(key, generation, response)
         return response
 
 

@@ -32,6 +32,7 @@ from mocks.fhir import (
     operation_outcome,
     searchset,
 )
+from mocks.memo import MEMO_KEY, AnswerMemo
 from mocks.population import Population
 from mocks.search import SearchError, SearchSpec, patient_by_id, search
 from mocks.sources import ADMIN_PREFIX, FHIR_BASE_PATH, Source
@@ -151,7 +152,9 @@ class _Registry:
         and counted) as the request alone would be (``mocks/batch.py``)."""
         if not self.injector.mode.batch:
             return error_response(405, "not-supported", f"{self.source.value} takes no batch")
-        return await answer_batch(request, self.injector, self._entry_answer)
+        memo = request.get(MEMO_KEY)
+        answer = memo.entries(self._entry_answer) if isinstance(memo, AnswerMemo) else None
+        return await answer_batch(request, self.injector, answer or self._entry_answer)
 
     async def _entry_answer(self, url: URL) -> web.Response:
         parts = url.path.removeprefix(FHIR_BASE_PATH).strip("/").split("/")

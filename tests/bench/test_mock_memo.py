@@ -106,3 +106,28 @@ async def test_the_server_mode_is_part_of_the_key(core: MockServer, searches: li
 
 async def test_tests_and_the_demo_never_memoise() -> None:
     assert MockServer(Source.CORE_RECORD, Population(size=10)).memo is None
+
+
+async def test_a_batchs_entries_are_memoised_too_and_still_counted(
+    core: MockServer, searches: list[str]
+) -> None:
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"request": {"method": "GET", "url": f"Flag?subject:identifier={NUMBER_SYSTEM}|{nin}"}}
+            for nin in (PATIENT.nin,)
+        ]
+        + [{"request": {"method": "GET", "url": "Condition?subject=Patient/nobody"}}],
+    }
+    answers = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            async with session.post(core.base_url, data=orjson.dumps(batch), headers=JSON) as r:
+                assert r.status == 200
+                answers.append(await r.read())
+    assert answers[0] == answers[1]
+    assert orjson.loads(answers[0])["type"] == "batch-response"
+    assert searches == ["Flag", "Condition"], "the second batch was answered from the memo"
+    counts = core.stats().by_resource_type
+    assert counts["Flag"] == counts["Condition"] == 2
