@@ -67,7 +67,7 @@ class BenchConfig:
             fanout_duration_s=1,
             memory_duration_s=2,
             rounds=1,
-            variants=(PRIMARY, Variant("postgres", "redis")),
+            variants=(PRIMARY, Variant("postgres", "memory")),
             variant_workers=(2,),
             peer_workers=(2,),
             smoke=True,

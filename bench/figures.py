@@ -61,6 +61,7 @@ def summary_of(runs: list[Measurement]) -> dict[str, Any]:
         "upstream_calls_per_request": round(
             statistics.fmean(m.upstream_calls_per_request for m in runs), 2
         ),
+        "searches_per_request": round(statistics.fmean(m.searches_per_request for m in runs), 2),
         "runs": [m.to_json() for m in runs],
     }
 
@@ -135,17 +136,43 @@ def warm_primary(stack: Stack, config: BenchConfig, workers: int) -> dict[str, A
     return figure
 
 
+AUDITED_VARIANT = Variant("postgres", "memory")
+"""The variant whose access log is priced too (with the most workers), beside SQLite's figure 4:
+the PostgreSQL log is what several gateway instances share."""
+
+
 def warm_variant(
     stack: Stack, config: BenchConfig, variant: Variant, workers: int
 ) -> dict[str, Any]:
-    """Warm cost of one access-log/cache variant."""
+    """Warm cost of one access-log/cache variant; for ``AUDITED_VARIANT`` with the most
+    workers, also its access log's cost (with and without the write, taking turns)."""
+    priced = variant == AUDITED_VARIANT and workers == max(config.variant_workers or config.workers)
     gateway = stack.gateway(variant, workers, warm=True)
-    with started(gateway):
+    no_audit = stack.gateway(variant, workers, warm=True, factory="bench.no_audit:create_app")
+    with started(gateway, *([no_audit] if priced else [])):
         target = ours(stack, gateway)
         target.prime()
         warm_up(config, target)
-        runs = [target.run(config.connections, config.duration_s) for _ in range(config.rounds)]
-    return {"variant": variant.label, "workers": workers, **summary_of(runs)}
+        unlogged = ours(stack, no_audit) if priced else None
+        if unlogged is not None:
+            unlogged.prime()
+            warm_up(config, unlogged)
+        runs: list[Measurement] = []
+        off: list[Measurement] = []
+        for _ in range(config.rounds):
+            runs.append(target.run(config.connections, config.duration_s))
+            if unlogged is not None:
+                off.append(unlogged.run(config.connections, config.duration_s))
+    figure: dict[str, Any] = {"variant": variant.label, "workers": workers, **summary_of(runs)}
+    if off:
+        on, without = mean_rps(runs), mean_rps(off)
+        figure["audit"] = {
+            "on_rps": round(on, 1),
+            "off": summary_of(off),
+            "on_off_ratio": round(on / without, 4),
+            "cost": round(1 - on / without, 4),
+        }
+    return figure
 
 
 def fanout(config: BenchConfig, target: Target) -> dict[str, Any]:

@@ -24,8 +24,9 @@ class Measurement:
     server: str
     load: wrk.LoadResult
     cpu_ms_per_request: float  # the server's processes (the gateway's, the peer's, ...)
-    upstream_calls_per_request: float  # searches per Consent read: see Stack.upstream_calls
+    upstream_calls_per_request: float  # HTTP exchanges per Consent read: see Stack.upstream_calls
     registries_cpu_ms_by_source: Mapping[str, float]  # per request: the mocks' own cost
+    searches_per_request: float = 0.0  # searches and reads, batched or not, per Consent read
 
     @property
     def registries_cpu_ms_per_request(self) -> float:
@@ -51,6 +52,7 @@ class Measurement:
             "bytes_per_request": round(self.load.bytes_read / max(self.load.requests, 1)),
             "cpu_ms_per_request": round(self.cpu_ms_per_request, 3),
             "upstream_calls_per_request": round(self.upstream_calls_per_request, 2),
+            "searches_per_request": round(self.searches_per_request, 2),
             "registries_cpu_ms_per_request": round(self.registries_cpu_ms_per_request, 3),
             "registries_cpu_ms_by_source": {
                 source: round(ms, 3) for source, ms in self.registries_cpu_ms_by_source.items()
@@ -105,8 +107,8 @@ class Target:
         for _ in range(PRIME_MAX_PASSES):
             self.stack.reset_upstream_calls()
             self.send_each()
-            calls, summaries = self.stack.upstream_calls()
-            if calls <= summaries:
+            calls = self.stack.upstream_calls()
+            if calls.searches <= calls.summaries:
                 return
         raise RuntimeError(f"{self.server.name}: the cache is still cold after priming")
 
@@ -124,14 +126,17 @@ class Target:
         )
         cpu_after = self.server.cpu_s()
         registries_after = self.stack.registries_cpu_s()
-        calls, summaries = self.stack.upstream_calls()
+        calls = self.stack.upstream_calls()
         self.check()
         requests = max(result.requests, 1)
         return Measurement(
             server=self.server.name,
             load=result,
             cpu_ms_per_request=(cpu_after - cpu_before) * 1000 / requests,
-            upstream_calls_per_request=calls / summaries if summaries else 0.0,
+            upstream_calls_per_request=calls.exchanges / calls.summaries
+            if calls.summaries
+            else 0.0,
+            searches_per_request=calls.searches / calls.summaries if calls.summaries else 0.0,
             registries_cpu_ms_by_source={
                 source: (registries_after[source] - before) * 1000 / requests
                 for source, before in registries_before.items()

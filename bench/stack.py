@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,12 +29,25 @@ import redis
 from bench.config import PEER_DIR, PROJECT_DIR, BenchConfig, Variant
 from bench.issuer import Issuer
 from bench.servers import Server, free_port, python_argv
+from mocks.faults import BATCH_COUNT
 from mocks.sources import ADMIN_PREFIX, Source, base_url
 from resolvers.examples import SUMMARY_QUERY_FILE
 
 WARM_TTL_S = 86400  # longer than any run: every read after warm-up is a cache hit
 STATS_SETTLE_POLLS = 30
 COLD_SOURCE_SETTINGS = {"CACHE_TTL_S": "0", "STALE_MAX_S": "0"}  # every read goes upstream
+
+
+_NOT_SEARCHES = frozenset({BATCH_COUNT, "metadata"})
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCalls:
+    """Counts from the registries' request counters (``Stack.upstream_calls``)."""
+
+    exchanges: int
+    searches: int
+    summaries: int
 
 
 class Stack:
@@ -122,24 +136,31 @@ class Stack:
         for url in self.mock_urls.values():
             _admin(url, "stats", "DELETE")
 
-    def upstream_calls(self) -> tuple[int, int]:
-        """Searches the registries answered since the last reset, and how many were Consent.
+    def upstream_calls(self) -> UpstreamCalls:
+        """What the registries answered since the last reset: HTTP exchanges, the searches and
+        reads they carried (a FHIR batch is one exchange carrying several), and Consent reads.
 
         Every summary (ours and the peer's) reads the patient's Consent exactly once, never
         from a cache, so the Consent count is the number of summaries the registries served,
         including those still in flight when the load stopped (wrk does not count those). The
         counters are read once they stop moving.
         """
-        previous: tuple[int, int] | None = None
+        previous: UpstreamCalls | None = None
         for _ in range(STATS_SETTLE_POLLS):
             stats = [_admin(url, "stats", "GET") for url in self.mock_urls.values()]
-            total = sum(int(s["total"]) for s in stats)
-            consent = sum(int(s["by_resource_type"].get("Consent", 0)) for s in stats)
-            if (total, consent) == previous:
+            counts = [s["by_resource_type"] for s in stats]
+            calls = UpstreamCalls(
+                exchanges=sum(int(s["total"]) for s in stats),
+                searches=sum(
+                    int(n) for c in counts for kind, n in c.items() if kind not in _NOT_SEARCHES
+                ),
+                summaries=sum(int(c.get("Consent", 0)) for c in counts),
+            )
+            if calls == previous:
                 break
-            previous = (total, consent)
+            previous = calls
             time.sleep(0.1)
-        return previous or (0, 0)
+        return previous or UpstreamCalls(0, 0, 0)
 
     def missing_services(self) -> dict[str, str]:
         """``{"postgres"|"redis": why}`` for each service the variants need that does not answer."""
