@@ -29,9 +29,11 @@ from typing import Any, Final
 
 from gateway.errors import SourceBadResponse, SourceError, SourceUnavailable
 
-GATHER_TURNS: Final = 3
-"""Turns of the event loop a batch waits for more searches, at most (one more only while new
-ones keep arriving)."""
+MIN_TURNS: Final = 2
+"""Turns of the event loop a batch always waits for more searches: a search resumed by the same
+event as the first may reach the batcher a turn later (it awaited something on its way)."""
+GATHER_TURNS: Final = 4
+"""Turns it waits at most: past ``MIN_TURNS``, one more only while new searches keep arriving."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,8 @@ class SearchBatcher:
         return answer
 
     def _gather(self, turns: int, seen: int) -> None:
-        if len(self._waiting) != seen and turns < GATHER_TURNS:
+        arriving = len(self._waiting) != seen and turns < GATHER_TURNS
+        if turns < MIN_TURNS or arriving:
             asyncio.get_running_loop().call_soon(self._gather, turns + 1, len(self._waiting))
             return
         self._gathering = False

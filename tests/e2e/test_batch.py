@@ -204,3 +204,26 @@ async def test_the_mocks_answer_a_batch_as_fhir_says(batching: MockRegistries) -
     assert answer["entry"][0]["resource"]["type"] == "searchset"
     assert answer["entry"][0]["resource"]["entry"][0]["resource"]["resourceType"] == "Patient"
     assert {e["resource"]["resourceType"] for e in answer["entry"][1:]} == {"OperationOutcome"}
+
+
+async def test_a_hanging_entry_holds_its_batch_and_the_other_registries_still_answer(
+    batching: MockRegistries,
+) -> None:
+    """The price of a batch: one slow search holds the answers of the others it carries. They
+    time out together (SOURCE_TIMEOUT, within the source's timeout), and every other registry's
+    sections arrive as usual."""
+    nin = fixture("critical-allergies").nin
+    async with serve(settings_for(batching)) as gateway:
+        await _summary(gateway, nin)
+        await batching.set_fault(
+            Source.CORE_RECORD, Fault(FaultKind.HANG, resource_types=frozenset({"Flag"}))
+        )
+        body = await _summary(gateway, nin)
+    patient = body["data"]["patient"]
+    assert patient["criticalInformation"]["status"] == "UNAVAILABLE"
+    timed_out = {tuple(e["path"][1:]) for e in body["errors"]}
+    assert ("criticalInformation", "allergies") in timed_out
+    assert ("ownRegistrations", "nextOfKin") in timed_out
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"SOURCE_TIMEOUT"}
+    assert patient["medications"]["status"] == "COMPLETE"
+    assert patient["labResults"]["status"] == "COMPLETE"
