@@ -10,8 +10,9 @@ counters apply to every request, memoised or not. An answer is keyed by everythi
 the method, the URL as sent (its origin makes the ``fullUrl``s, its query, in the order given, is
 echoed in the ``self`` link), the ``Accept`` header (``Binary`` reads) and the server mode. Only
 200 answers are kept. Any write over HTTP clears it (a ``POST`` to the base excepted: a FHIR
-``batch`` only reads, and its entries are answered through the memo too, ``entries``); edits made through Python (``Population.edits``) do not, so a server that
-memoises is changed only over HTTP.
+``batch`` only reads, and its entries are answered through the memo too, ``entries``); edits
+made through Python (``Population.edits``) do not, so a server that memoises is changed only
+over HTTP.
 """
 
 from __future__ import annotations
