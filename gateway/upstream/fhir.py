@@ -689,10 +689,11 @@ class FhirSource:
         answer = self.batcher.submit(
             f"{relative}?{urlencode(params, safe=_QUERY_SAFE, quote_via=quote)}"
         )
-        left = remaining()
         try:
-            # Shielded: the batch carries other searches, which this one's end must not cancel.
-            return await asyncio.wait_for(asyncio.shield(answer), left)
+            # Not shielded: the future is this search's alone (the batcher skips a cancelled
+            # one), so cancelling it at the deadline leaves the batch to the others.
+            async with asyncio.timeout(remaining()):
+                return await answer
         except TimeoutError:
             raise SourceTimeout(self.name, f"{self._label} did not answer in time") from None
 
