@@ -179,6 +179,15 @@ class RequestFetches:
             self._tasks[key] = task
         return task
 
+    async def settle(self, patient: str, turns: int) -> None:
+        """Let the searches started for ``patient`` run for up to ``turns`` turns of the event
+        loop, fewer if all have finished sooner. Nothing is waited for but the loop itself: a
+        search still running after that goes on as before, awaited by its sections."""
+        for _ in range(turns):
+            if all(task.done() for key, task in self._tasks.items() if key[2] == patient):
+                return
+            await asyncio.sleep(0)
+
     async def outcomes(self, patient: str) -> list[SearchOutcome]:
         """Every search started for ``patient``, once all have finished, in start order."""
         tasks = [task for key, task in self._tasks.items() if key[2] == patient]
