@@ -56,6 +56,10 @@ _PREFETCH: dict[str, Callable[[Context, NationalIdentityNumber], Any]] = {
 # The section whose decision governs a field that is not a section itself.
 _GOVERNING_SECTION = {"document": policy.DOCUMENTS, "medicationList": policy.MEDICATIONS}
 
+_SETTLE_TURNS = 6
+"""Turns of the event loop the searches of a patient get before the sections resolve: enough
+for answers from the cache (four), few enough that a live search costs nothing to wait on."""
+
 SUMMARY_SECTIONS = tuple(name for name in _PREFETCH if name != "document")
 """Every section of the summary, by its field name: what a whole summary (the IPS document)
 opens."""
@@ -304,6 +308,13 @@ async def find_patient(
         section = _GOVERNING_SECTION.get(name, name)
         if prefetch is not None and access.section(section).denial is None:
             prefetch(ctx, nin)
+    # The searches were started within this step, and the existence check's search finished
+    # before (it is the privacy read's binding): without a few turns of the loop the sections
+    # would all be resolved before any search ran, and none could finish at once
+    # (``gateway/execution/eager.py``). Answers from the cache need four turns: the task starts,
+    # the source's binding for this request runs, its shield passes the result on, the search
+    # goes on to the cache.
+    await ctx.fetches.settle(nin.value, _SETTLE_TURNS)
     fetched = await existence
     if fetched.outcome.error is None and fetched.value is None:
         ctx.audit.record(nin.value, "patient", Outcome.GRANTED, "NOT_FOUND")

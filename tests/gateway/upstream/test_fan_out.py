@@ -240,3 +240,39 @@ async def test_all_of_raises_a_finished_searchs_exception() -> None:
     failed.set_exception(ValueError("boom"))
     with pytest.raises(ValueError, match="boom"):
         await all_of(_finished(1), failed)
+
+
+async def test_searches_started_after_the_deadline_changed_carry_the_new_one() -> None:
+    # The search tasks of a request share one context; it must follow the deadline it holds.
+    loop = asyncio.get_running_loop()
+    fetches = RequestFetches(deadline=loop.time() + 60)
+    first, second = Search(), Search()
+    await fetches.search("gp_registry", "PractitionerRole", NIN, first)
+    fetches.deadline = loop.time() + 30
+    await fetches.search("visit_history", "Encounter", NIN, second)
+    assert first.seen_deadline != second.seen_deadline
+    assert second.seen_deadline == fetches.deadline
+
+
+async def test_settle_lets_searches_that_need_a_few_turns_of_the_loop_finish() -> None:
+    class FewTurns(Search):
+        async def __call__(self) -> Page[list[str]]:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return await super().__call__()
+
+    fetches = RequestFetches()
+    task = fetches.search("prescriptions", "MedicationRequest", NIN, FewTurns())
+    await fetches.settle(NIN, 6)
+    assert task.done()
+
+
+async def test_settle_gives_up_on_a_search_that_waits_for_more_than_the_loop() -> None:
+    fetches = RequestFetches()
+    held = Search()
+    held.gate = asyncio.Event()
+    task = fetches.search("lab_results", "DiagnosticReport", NIN, held)
+    await fetches.settle(NIN, 6)
+    assert not task.done()
+    held.gate.set()
+    assert (await task).value == ["item"]
