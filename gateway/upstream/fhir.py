@@ -315,6 +315,8 @@ class FhirSource:
             future = asyncio.ensure_future(self._bind(patient))
             future.add_done_callback(_retrieved)
             memo[key] = future
+        if future.done():  # the usual case once one search of the request has bound: no shield
+            return future.result()
         return await asyncio.shield(future)
 
     async def _bind(self, patient: NationalIdentityNumber) -> PatientBinding:
