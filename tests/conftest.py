@@ -431,6 +431,20 @@ def strip_timing(value: Any) -> Any:
     return value
 
 
+_PROVENANCE = {"fromCache", "staleAgeSeconds", "sources"}
+
+
+def strip_provenance(value: Any) -> Any:
+    """What a summary holds, without how it was fetched (times, durations, cache, searches):
+    what differs between two servers, or two ways of asking, that hold the same data."""
+    value = strip_timing(value)
+    if isinstance(value, dict):
+        return {k: strip_provenance(v) for k, v in value.items() if k not in _PROVENANCE}
+    if isinstance(value, list):
+        return [strip_provenance(v) for v in value]
+    return value
+
+
 # What the resilience tests turn on: a cache, one retry, the breaker (each test may change it).
 RESILIENCE_ON: dict[str, Any] = {
     "cache_ttl_s": 60.0,
