@@ -23,7 +23,7 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from pydantic import SecretStr
 from gateway.errors import ConfigurationError, SourceAuthFailed, SourceTimeout
 from gateway.settings import SourceSettings, UpstreamAuthSettings, UpstreamTlsSettings
 from gateway.upstream.deadline import remaining, request_deadline
-from gateway.upstream.http_errors import Peer, decode_json, exchange
+from gateway.upstream.http_errors import Answer, Peer, decode_json, exchange
 
 log = logging.getLogger("gateway.credentials")
 
@@ -83,6 +83,44 @@ class Credentials:
         """Learn from the registry's answer to a request sent with ``sent``; True when it is
         a 401 that one more try, with what was learnt, may get past."""
         return False
+
+    async def send(
+        self,
+        session: aiohttp.ClientSession,
+        peer: Peer,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        timeouts: aiohttp.ClientTimeout,
+        params: Sequence[tuple[str, str]] | None = None,
+        data: bytes | None = None,
+    ) -> Answer:
+        """``method url`` authorised by these credentials, through the one error boundary. A
+        401 they learn from (a renewed token, a DPoP nonce) is tried once more: a 401 means the
+        registry did nothing, so even a write is safe to send again. A refusal that stands is
+        ``SOURCE_AUTH_FAILED``."""
+        for attempt in range(2):
+            # Asked for each try: a 401 may have made the credentials renew their token.
+            sent = await self.authorize(method, url)
+            answer = await exchange(
+                session,
+                peer,
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={**headers, **sent.headers} if sent.headers else headers,
+                timeouts=timeouts,
+                ssl=self.ssl,
+            )
+            retry = self.answered(sent, url, answer.status, answer.headers)
+            if answer.status != 401:
+                return answer
+            if attempt == 1 or not retry:
+                break
+        log.warning("%s: the registry refused the gateway's credentials", self.source)
+        raise peer.failed(SourceAuthFailed, "refused the gateway's credentials (HTTP 401)")
 
 
 class StaticBearer(Credentials):

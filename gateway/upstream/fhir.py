@@ -33,7 +33,6 @@ import aiohttp
 import orjson
 
 from gateway.errors import (
-    SourceAuthFailed,
     SourceBadResponse,
     SourceFilterIgnored,
     SourceIncomplete,
@@ -58,7 +57,7 @@ from gateway.upstream.credentials import Credentials
 from gateway.upstream.deadline import bounded, remaining
 from gateway.upstream.fan_out import LIVE, Page, Provenance
 from gateway.upstream.guard import Read, Served, Upstream
-from gateway.upstream.http_errors import Answer, Peer, exchange, fhir_resource, raise_for_status
+from gateway.upstream.http_errors import Answer, Peer, fhir_resource, raise_for_status
 from gateway.upstream.retry import retrying, transient
 
 T = TypeVar("T")
@@ -636,36 +635,21 @@ class FhirSource:
         body: bytes | None = None,
         timeout_s: float | None = None,
     ) -> Answer:
-        """One exchange with the source, authorised; a 401 renews the credentials once.
-        ``timeout_s``: the whole exchange's time (default: the source's, cut to the request's
-        deadline)."""
-        headers = _BATCH_HEADERS if body is not None else _ACCEPT
-        for attempt in range(2):
-            # Asked for each try: a 401 may have made the credentials renew their token.
-            sent = await self._credentials.authorize(method, url)
-            timeout = aiohttp.ClientTimeout(
-                total=bounded(self._settings.timeout_s) if timeout_s is None else timeout_s,
-                sock_connect=bounded(self._settings.connect_timeout_s),
-            )
-            answer = await exchange(
-                self._session,
-                self._peer,
-                method,
-                url,
-                params=params,
-                data=body,
-                headers={**headers, **sent.headers} if sent.headers else headers,
-                timeouts=timeout,
-                ssl=self._credentials.ssl,
-            )
-            retry = self._credentials.answered(sent, url, answer.status, answer.headers)
-            if answer.status != 401:
-                return answer
-            if attempt == 1 or not retry:
-                break
-        log.warning("%s: the registry refused the gateway's credentials", self.name)
-        raise SourceAuthFailed(
-            self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
+        """One exchange with the source, authorised (``Credentials.send``). ``timeout_s``:
+        the whole exchange's time (default: the source's, cut to the request's deadline)."""
+        timeout = aiohttp.ClientTimeout(
+            total=bounded(self._settings.timeout_s) if timeout_s is None else timeout_s,
+            sock_connect=bounded(self._settings.connect_timeout_s),
+        )
+        return await self._credentials.send(
+            self._session,
+            self._peer,
+            method,
+            url,
+            headers=_BATCH_HEADERS if body is not None else _ACCEPT,
+            timeouts=timeout,
+            params=params,
+            data=body,
         )
 
     def _batches(self, params: Sequence[tuple[str, str]]) -> bool:

@@ -21,7 +21,6 @@ import orjson
 
 from gateway.errors import (
     EntryNotFound,
-    SourceAuthFailed,
     SourceBadResponse,
     SourceTimeout,
     VersionConflict,
@@ -29,7 +28,7 @@ from gateway.errors import (
 from gateway.settings import SourceSettings
 from gateway.upstream.credentials import Credentials
 from gateway.upstream.deadline import bounded, remaining
-from gateway.upstream.http_errors import Answer, Peer, exchange, fhir_resource, raise_for_status
+from gateway.upstream.http_errors import Answer, Peer, fhir_resource, raise_for_status
 
 _FHIR_JSON = "application/fhir+json"
 # Applied with ``fullmatch`` (``$`` would also match before a final newline).
@@ -121,28 +120,9 @@ class FhirWriter:
         if resource is not None:
             headers["Content-Type"] = _FHIR_JSON
             data = orjson.dumps(resource)
-        for attempt in range(2):
-            # Asked for each try: a 401 may have made the credentials renew their token.
-            sent = await self._credentials.authorize(method, url)
-            answer = await exchange(
-                self._session,
-                self._peer,
-                method,
-                url,
-                data=data,
-                headers={**headers, **sent.headers},
-                timeouts=timeout,
-                ssl=self._credentials.ssl,
-            )
-            retry = self._credentials.answered(sent, url, answer.status, answer.headers)
-            # A 401 means nothing was written: sending the write again is safe.
-            if answer.status != 401:
-                return answer
-            if attempt == 1 or not retry:
-                raise SourceAuthFailed(
-                    self.name, f"{self._label} refused the gateway's credentials (HTTP 401)"
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._credentials.send(
+            self._session, self._peer, method, url, headers=headers, timeouts=timeout, data=data
+        )
 
     def _versioned(self, answer: Answer, resource_type: str) -> Versioned:
         # What a status means for a write is said here; the rest is the boundary's.

@@ -149,10 +149,14 @@ async def test_a_refused_batch_sends_each_search_alone(batching: MockRegistries)
         batching.set_mode(ServerMode(batch=False))  # it now answers a batch with 405
         batching.reset_stats()
         second = await _summary(gateway, nin)
+        refused = batching.stats(Source.CORE_RECORD)
         batching.reset_stats()
         third = await _summary(gateway, nin)
     assert strip_provenance(second["data"]) == strip_provenance(first["data"])
     assert second.get("errors") is None and third.get("errors") is None
+    # The second summary tried one batch, was refused, and sent its searches alone.
+    assert refused.by_resource_type.get(BATCH_COUNT) == 1
+    assert refused.by_resource_type.get("Flag") == 1
     core = batching.stats(Source.CORE_RECORD)
     assert BATCH_COUNT not in core.by_resource_type, "no batch after one was refused"
     assert core.by_resource_type.get("Flag") == 1
@@ -160,12 +164,14 @@ async def test_a_refused_batch_sends_each_search_alone(batching: MockRegistries)
 
 async def test_the_settings_can_turn_batches_off(batching: MockRegistries) -> None:
     nin = fixture("critical-allergies").nin
-    async with serve(settings_for(batching, batch=False)) as gateway:
-        await _summary(gateway, nin)
-        batching.reset_stats()
-        body = await _summary(gateway, nin)
-    assert body.get("errors") is None
-    assert BATCH_COUNT not in batching.stats(Source.CORE_RECORD).by_resource_type
+    for batch in (True, False):  # the same registries, batching by default, then not
+        async with serve(settings_for(batching, batch=batch)) as gateway:
+            await _summary(gateway, nin)
+            batching.reset_stats()
+            body = await _summary(gateway, nin)
+        assert body.get("errors") is None
+        searched = batching.stats(Source.CORE_RECORD).by_resource_type
+        assert (BATCH_COUNT in searched) is batch, searched
 
 
 async def test_the_mocks_answer_a_batch_as_fhir_says(batching: MockRegistries) -> None:
