@@ -148,12 +148,16 @@ def warm_variant(
     workers, also its access log's cost (with and without the write, taking turns)."""
     priced = variant == AUDITED_VARIANT and workers == max(config.variant_workers or config.workers)
     gateway = stack.gateway(variant, workers, warm=True)
-    no_audit = stack.gateway(variant, workers, warm=True, factory="bench.no_audit:create_app")
-    with started(gateway, *([no_audit] if priced else [])):
+    no_audit = (
+        stack.gateway(variant, workers, warm=True, factory="bench.no_audit:create_app")
+        if priced
+        else None
+    )
+    with started(gateway, *([no_audit] if no_audit is not None else [])):
         target = ours(stack, gateway)
         target.prime()
         warm_up(config, target)
-        unlogged = ours(stack, no_audit) if priced else None
+        unlogged = ours(stack, no_audit) if no_audit is not None else None
         if unlogged is not None:
             unlogged.prime()
             warm_up(config, unlogged)
